@@ -1,0 +1,34 @@
+//! RFC 6749 §4.4: the client acts on its own behalf.
+
+use portcullis_protocol::wire::TokenResponse;
+use portcullis_protocol::{GrantType, OAuthError, ScopeSet};
+
+use crate::model::Client;
+use crate::scope_policy;
+use crate::server::AuthServer;
+
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub scope: Option<ScopeSet>,
+}
+
+impl AuthServer {
+    pub(crate) async fn client_credentials(
+        &self,
+        client: &Client,
+        req: Request,
+    ) -> Result<TokenResponse, OAuthError> {
+        // A public client has no credentials, so it cannot act for itself.
+        if client.is_public() || !client.allows_grant(GrantType::ClientCredentials) {
+            return Err(OAuthError::unauthorized_client(
+                "this client may not use the client_credentials grant",
+            ));
+        }
+        let defs = self.scope_definitions().await?;
+        let scope = scope_policy::resolve(req.scope.as_ref(), &client.scopes, &defs)?;
+        // RFC 6749 §4.4.3: no refresh token for client credentials.
+        Ok(self
+            .issue_access_token(client, client.id.as_str(), scope)?
+            .into_response(None))
+    }
+}

@@ -1,0 +1,40 @@
+//! Token introspection (RFC 7662).
+
+use portcullis_protocol::wire::IntrospectionResponse;
+use portcullis_protocol::{AccessTokenClaims, OAuthError};
+
+use crate::server::AuthServer;
+
+impl AuthServer {
+    /// What a resource server may know of `token`. Anything that is not a
+    /// live token of ours (expired, revoked, tampered, foreign, garbage, or
+    /// issued to a client since deleted) is simply inactive.
+    pub async fn introspect(&self, token: &str) -> Result<IntrospectionResponse, OAuthError> {
+        let Some(claims) = self.verify_access_token(token) else {
+            return Ok(IntrospectionResponse::inactive());
+        };
+        if self.store.is_access_token_revoked(&claims.jti).await?
+            || self.find_client(&claims.client_id).await?.is_none()
+        {
+            return Ok(IntrospectionResponse::inactive());
+        }
+        Ok(IntrospectionResponse {
+            active: true,
+            scope: Some(claims.scope),
+            client_id: Some(claims.client_id),
+            token_type: Some("Bearer".into()),
+            exp: Some(claims.exp),
+            iat: Some(claims.iat),
+            sub: Some(claims.sub),
+            aud: Some(claims.aud),
+            iss: Some(claims.iss),
+            jti: Some(claims.jti.into_string()),
+        })
+    }
+
+    /// Signature, issuer and expiry of one of our access tokens.
+    pub(crate) fn verify_access_token(&self, token: &str) -> Option<AccessTokenClaims> {
+        let claims: AccessTokenClaims = self.keys.current().verify(token)?;
+        (claims.iss == self.settings.issuer && claims.exp > self.clock.now()).then_some(claims)
+    }
+}

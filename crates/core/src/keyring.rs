@@ -1,0 +1,402 @@
+//! The signing key ring. Keys are parsed once, when the ring is (re)loaded
+//! from the store, never per request; the JWT header and the JWK Set are
+//! serialized at load time too.
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use portcullis_protocol::secret::random_id;
+use portcullis_protocol::wire::{Jwk, JwkSet};
+use portcullis_protocol::{KeyId, OAuthError};
+use ring::rand::SystemRandom;
+use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair, UnparsedPublicKey};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{SigningAlg, SigningKeyRecord};
+
+/// Tokens never live longer than this, so a retired key is dropped from the
+/// JWK Set this long after it stopped signing.
+pub const MAX_TOKEN_LIFETIME: i64 = 86_400;
+
+#[derive(Debug, thiserror::Error)]
+#[error("signing key {kid}: {reason}")]
+pub struct KeyError {
+    kid: String,
+    reason: String,
+}
+
+/// Creates a new private key, PKCS#8 DER.
+pub fn generate_private_key(alg: SigningAlg) -> Vec<u8> {
+    let rng = SystemRandom::new();
+    match alg {
+        SigningAlg::ES256 => {
+            EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                .expect("ECDSA key generation failed")
+                .as_ref()
+                .to_vec()
+        }
+        SigningAlg::EdDSA => Ed25519KeyPair::generate_pkcs8(&rng)
+            .expect("Ed25519 key generation failed")
+            .as_ref()
+            .to_vec(),
+        SigningAlg::RS256 => {
+            use rsa::pkcs8::EncodePrivateKey;
+            let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
+                .expect("RSA key generation failed");
+            key.to_pkcs8_der()
+                .expect("RSA key encoding failed")
+                .as_bytes()
+                .to_vec()
+        }
+    }
+}
+
+/// A fresh key record, published now and signing from `active_at`.
+pub fn new_key_record(alg: SigningAlg, now: i64, active_at: i64) -> SigningKeyRecord {
+    SigningKeyRecord {
+        kid: KeyId::new(random_id::<12>()),
+        alg,
+        private_pkcs8: generate_private_key(alg),
+        created_at: now,
+        active_at,
+        retired_at: None,
+    }
+}
+
+enum Signer {
+    Es256(EcdsaKeyPair),
+    EdDsa(Ed25519KeyPair),
+    Rs256(RsaKeyPair),
+}
+
+/// One parsed key: signer, verifier, precomputed header and JWK.
+pub struct LoadedKey {
+    pub kid: KeyId,
+    pub alg: SigningAlg,
+    pub active_at: i64,
+    pub retired_at: Option<i64>,
+    signer: Signer,
+    public: Vec<u8>,
+    header_b64: String,
+    pub jwk: Jwk,
+}
+
+#[derive(Serialize)]
+struct Header<'a> {
+    alg: &'a str,
+    typ: &'a str,
+    kid: &'a str,
+}
+
+impl LoadedKey {
+    pub fn parse(rec: &SigningKeyRecord) -> Result<Self, KeyError> {
+        let err = |reason: String| KeyError {
+            kid: rec.kid.to_string(),
+            reason,
+        };
+        let rng = SystemRandom::new();
+        let der = rec.private_pkcs8.as_slice();
+        let (signer, public, jwk_params) = match rec.alg {
+            SigningAlg::ES256 => {
+                let kp = EcdsaKeyPair::from_pkcs8(
+                    &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    der,
+                    &rng,
+                )
+                .map_err(|e| err(e.to_string()))?;
+                let point = kp.public_key().as_ref().to_vec();
+                // Uncompressed SEC1 point: 0x04 || x || y.
+                let (x, y) = (&point[1..33], &point[33..65]);
+                let params = ("EC", Some("P-256"), Some(b64(x)), Some(b64(y)), None, None);
+                (Signer::Es256(kp), point, params)
+            }
+            SigningAlg::EdDSA => {
+                let kp = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+                    .map_err(|e| err(e.to_string()))?;
+                let public = kp.public_key().as_ref().to_vec();
+                let params = ("OKP", Some("Ed25519"), Some(b64(&public)), None, None, None);
+                (Signer::EdDsa(kp), public, params)
+            }
+            SigningAlg::RS256 => {
+                use rsa::pkcs8::DecodePrivateKey;
+                use rsa::traits::PublicKeyParts;
+                let kp = RsaKeyPair::from_pkcs8(der).map_err(|e| err(e.to_string()))?;
+                let public = kp.public_key().as_ref().to_vec();
+                let parts =
+                    rsa::RsaPrivateKey::from_pkcs8_der(der).map_err(|e| err(e.to_string()))?;
+                let params = (
+                    "RSA",
+                    None,
+                    None,
+                    None,
+                    Some(b64(&parts.n().to_bytes_be())),
+                    Some(b64(&parts.e().to_bytes_be())),
+                );
+                (Signer::Rs256(kp), public, params)
+            }
+        };
+        let (kty, crv, x, y, n, e) = jwk_params;
+        let header = Header {
+            alg: rec.alg.as_str(),
+            typ: portcullis_protocol::claims::ACCESS_TOKEN_TYP,
+            kid: rec.kid.as_str(),
+        };
+        let header_json = serde_json::to_vec(&header).map_err(|e| err(e.to_string()))?;
+        Ok(Self {
+            kid: rec.kid.clone(),
+            alg: rec.alg,
+            active_at: rec.active_at,
+            retired_at: rec.retired_at,
+            signer,
+            public,
+            header_b64: b64(&header_json),
+            jwk: Jwk {
+                kty: kty.into(),
+                kid: rec.kid.to_string(),
+                alg: rec.alg.as_str().into(),
+                use_: "sig".into(),
+                crv: crv.map(Into::into),
+                x,
+                y,
+                n,
+                e,
+            },
+        })
+    }
+
+    /// A compact JWS over `claims`, with this key's precomputed header.
+    pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, OAuthError> {
+        let payload = serde_json::to_vec(claims).map_err(OAuthError::server_error)?;
+        let mut out = String::with_capacity(self.header_b64.len() + payload.len() * 4 / 3 + 400);
+        out.push_str(&self.header_b64);
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut out);
+        let rng = SystemRandom::new();
+        let sig: Vec<u8> = match &self.signer {
+            Signer::Es256(kp) => kp
+                .sign(&rng, out.as_bytes())
+                .map_err(|_| OAuthError::server_error("ECDSA signing failed"))?
+                .as_ref()
+                .to_vec(),
+            Signer::EdDsa(kp) => kp.sign(out.as_bytes()).as_ref().to_vec(),
+            Signer::Rs256(kp) => {
+                let mut sig = vec![0u8; kp.public().modulus_len()];
+                kp.sign(&signature::RSA_PKCS1_SHA256, &rng, out.as_bytes(), &mut sig)
+                    .map_err(|_| OAuthError::server_error("RSA signing failed"))?;
+                sig
+            }
+        };
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(&sig, &mut out);
+        Ok(out)
+    }
+
+    fn verify(&self, message: &[u8], sig: &[u8]) -> bool {
+        let alg: &dyn signature::VerificationAlgorithm = match self.alg {
+            SigningAlg::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
+            SigningAlg::EdDSA => &signature::ED25519,
+            SigningAlg::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        };
+        UnparsedPublicKey::new(alg, &self.public)
+            .verify(message, sig)
+            .is_ok()
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// One consistent view of the keys.
+pub struct KeySet {
+    signing: Option<Arc<LoadedKey>>,
+    published: Vec<Arc<LoadedKey>>,
+    jwks_json: Arc<str>,
+}
+
+impl KeySet {
+    /// Builds the view at time `now`: the newest active, unretired key signs;
+    /// every key not yet past its retirement grace is published.
+    pub fn build(records: &[SigningKeyRecord], now: i64) -> Result<Self, KeyError> {
+        let mut published = Vec::new();
+        for rec in records {
+            let expired = rec
+                .retired_at
+                .is_some_and(|r| r + MAX_TOKEN_LIFETIME + 60 < now);
+            if !expired {
+                published.push(Arc::new(LoadedKey::parse(rec)?));
+            }
+        }
+        published.sort_by(|a, b| (b.active_at, &b.kid).cmp(&(a.active_at, &a.kid)));
+        let signing = published
+            .iter()
+            .find(|k| k.retired_at.is_none() && k.active_at <= now)
+            .cloned();
+        let jwks = JwkSet {
+            keys: published.iter().map(|k| k.jwk.clone()).collect(),
+        };
+        let jwks_json = serde_json::to_string(&jwks).expect("a JWK Set serializes");
+        Ok(Self {
+            signing,
+            published,
+            jwks_json: jwks_json.into(),
+        })
+    }
+
+    pub fn signing_key(&self) -> Option<&Arc<LoadedKey>> {
+        self.signing.as_ref()
+    }
+
+    pub fn published(&self) -> &[Arc<LoadedKey>] {
+        &self.published
+    }
+
+    pub fn jwks_json(&self) -> Arc<str> {
+        self.jwks_json.clone()
+    }
+
+    pub fn find(&self, kid: &str) -> Option<&Arc<LoadedKey>> {
+        self.published.iter().find(|k| k.kid.as_str() == kid)
+    }
+
+    /// Verifies a compact JWS made by one of these keys and returns its
+    /// decoded payload. Checks `typ`, `kid` and that `alg` is the key's own.
+    pub fn verify<T: for<'de> Deserialize<'de>>(&self, token: &str) -> Option<T> {
+        #[derive(Deserialize)]
+        struct Hdr {
+            alg: String,
+            kid: String,
+            typ: Option<String>,
+        }
+        if token.len() > 16 * 1024 {
+            return None;
+        }
+        let (signing_input, sig_b64) = token.rsplit_once('.')?;
+        let (header_b64, payload_b64) = signing_input.split_once('.')?;
+        let header: Hdr = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header_b64).ok()?).ok()?;
+        let key = self.find(&header.kid)?;
+        if header.alg != key.alg.as_str()
+            || header.typ.as_deref() != Some(portcullis_protocol::claims::ACCESS_TOKEN_TYP)
+        {
+            return None;
+        }
+        let sig = URL_SAFE_NO_PAD.decode(sig_b64).ok()?;
+        if !key.verify(signing_input.as_bytes(), &sig) {
+            return None;
+        }
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload_b64).ok()?).ok()
+    }
+}
+
+/// The live key set, swapped atomically on reload; readers never block.
+pub struct KeyRing(ArcSwap<KeySet>);
+
+impl KeyRing {
+    pub fn new(set: KeySet) -> Self {
+        Self(ArcSwap::from_pointee(set))
+    }
+
+    pub fn current(&self) -> arc_swap::Guard<Arc<KeySet>> {
+        self.0.load()
+    }
+
+    pub fn replace(&self, set: KeySet) {
+        self.0.store(Arc::new(set));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portcullis_protocol::{AccessTokenClaims, ClientId, Jti, ScopeSet};
+
+    fn claims() -> AccessTokenClaims {
+        AccessTokenClaims {
+            iss: "http://localhost:8080".into(),
+            sub: "c1".into(),
+            aud: "http://localhost:8080".into(),
+            client_id: ClientId::new("c1"),
+            scope: ScopeSet::parse("read").unwrap(),
+            jti: Jti::new("j1"),
+            iat: 1_000,
+            exp: 4_600,
+        }
+    }
+
+    fn jwk_to_decoding_key(jwk: &Jwk) -> jsonwebtoken::DecodingKey {
+        let json = serde_json::to_value(jwk).unwrap();
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(json).unwrap();
+        jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap()
+    }
+
+    #[test]
+    fn every_algorithm_signs_tokens_another_library_verifies() {
+        for (alg, jalg) in [
+            (SigningAlg::ES256, jsonwebtoken::Algorithm::ES256),
+            (SigningAlg::EdDSA, jsonwebtoken::Algorithm::EdDSA),
+            (SigningAlg::RS256, jsonwebtoken::Algorithm::RS256),
+        ] {
+            let rec = new_key_record(alg, 1_000, 1_000);
+            let set = KeySet::build(std::slice::from_ref(&rec), 1_000).unwrap();
+            let key = set.signing_key().unwrap();
+            let token = key.sign(&claims()).unwrap();
+
+            let header = jsonwebtoken::decode_header(&token).unwrap();
+            assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+            assert_eq!(header.kid.as_deref(), Some(rec.kid.as_str()));
+            let mut v = jsonwebtoken::Validation::new(jalg);
+            v.set_audience(&["http://localhost:8080"]);
+            v.validate_exp = false;
+            let decoded = jsonwebtoken::decode::<AccessTokenClaims>(
+                &token,
+                &jwk_to_decoding_key(&key.jwk),
+                &v,
+            )
+            .unwrap();
+            assert_eq!(decoded.claims, claims());
+
+            let back: AccessTokenClaims = set.verify(&token).unwrap();
+            assert_eq!(back, claims());
+        }
+    }
+
+    #[test]
+    fn tampered_and_foreign_tokens_do_not_verify() {
+        let set = KeySet::build(&[new_key_record(SigningAlg::ES256, 0, 0)], 0).unwrap();
+        let token = set.signing_key().unwrap().sign(&claims()).unwrap();
+        let mut parts: Vec<&str> = token.split('.').collect();
+        let forged = URL_SAFE_NO_PAD.encode(br#"{"sub":"admin"}"#);
+        parts[1] = &forged;
+        assert!(set.verify::<AccessTokenClaims>(&parts.join(".")).is_none());
+        assert!(set.verify::<AccessTokenClaims>("garbage").is_none());
+        assert!(set.verify::<AccessTokenClaims>("a.b.c").is_none());
+
+        let other = KeySet::build(&[new_key_record(SigningAlg::ES256, 0, 0)], 0).unwrap();
+        let foreign = other.signing_key().unwrap().sign(&claims()).unwrap();
+        assert!(set.verify::<AccessTokenClaims>(&foreign).is_none());
+    }
+
+    #[test]
+    fn newest_active_key_signs_and_retired_keys_leave_after_grace() {
+        let old = SigningKeyRecord {
+            retired_at: Some(100),
+            ..new_key_record(SigningAlg::ES256, 0, 0)
+        };
+        let current = new_key_record(SigningAlg::ES256, 100, 100);
+        let next = new_key_record(SigningAlg::ES256, 200, 1_000);
+        let recs = [old.clone(), current.clone(), next.clone()];
+
+        let set = KeySet::build(&recs, 500).unwrap();
+        assert_eq!(set.signing_key().unwrap().kid, current.kid);
+        assert_eq!(set.published().len(), 3);
+
+        let set = KeySet::build(&recs, 1_000).unwrap();
+        assert_eq!(set.signing_key().unwrap().kid, next.kid);
+
+        let set = KeySet::build(&recs, 100 + MAX_TOKEN_LIFETIME + 61).unwrap();
+        assert!(set.find(old.kid.as_str()).is_none());
+        assert_eq!(set.published().len(), 2);
+    }
+}

@@ -1,0 +1,21 @@
+//! The Portcullis domain. It knows OAuth and nothing of HTTP or SQL: the
+//! HTTP crate parses requests into the types here, and the store crate
+//! implements the traits in [`store`].
+
+pub mod cache;
+pub mod client_auth;
+pub mod clock;
+pub mod grant;
+pub mod introspect;
+pub mod keyring;
+pub mod model;
+pub mod registry;
+pub mod revoke;
+pub mod scope_policy;
+pub mod server;
+pub mod store;
+pub mod token;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use server::{AuthServer, Settings};
+pub use store::{Store, StoreError};

@@ -1,0 +1,211 @@
+//! Registering and managing clients and scope definitions: the rules the CLI
+//! (and later the admin API and console) apply.
+
+use portcullis_protocol::secret::random_id;
+use portcullis_protocol::{ClientId, GrantType, RedirectUri, Scope, ScopeSet, Secret};
+
+use crate::keyring::MAX_TOKEN_LIFETIME;
+use crate::model::{Client, ScopeDefinition};
+use crate::server::AuthServer;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the owner chooses when registering a client.
+#[derive(Debug, Clone)]
+pub struct ClientSpec {
+    pub name: String,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: ScopeSet,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub public: bool,
+    pub token_lifetime: Option<i64>,
+    /// Only meaningful for confidential clients; public ones always need PKCE.
+    pub require_pkce: bool,
+    pub owner: Option<String>,
+}
+
+/// A changed client; `None` leaves a field as it was.
+#[derive(Debug, Clone, Default)]
+pub struct ClientUpdate {
+    pub name: Option<String>,
+    pub grant_types: Option<Vec<GrantType>>,
+    pub scopes: Option<ScopeSet>,
+    pub redirect_uris: Option<Vec<RedirectUri>>,
+    pub token_lifetime: Option<Option<i64>>,
+    pub require_pkce: Option<bool>,
+}
+
+/// A client just created; the secret is here once and never again.
+#[derive(Debug)]
+pub struct CreatedClient {
+    pub client: Client,
+    pub secret: Option<Secret>,
+}
+
+impl AuthServer {
+    pub async fn register_client(&self, spec: ClientSpec) -> Result<CreatedClient, RegistryError> {
+        let now = self.now();
+        let secret = (!spec.public).then(Secret::generate);
+        let client = Client {
+            id: ClientId::new(random_id::<16>()),
+            name: spec.name,
+            secret_hash: secret.as_ref().map(Secret::hash),
+            redirect_uris: spec.redirect_uris,
+            grant_types: spec.grant_types,
+            scopes: spec.scopes,
+            token_lifetime: spec.token_lifetime,
+            require_pkce: spec.require_pkce || spec.public,
+            owner: spec.owner,
+            created_at: now,
+            updated_at: now,
+        };
+        self.validate_client(&client).await?;
+        self.store.insert_client(&client).await?;
+        Ok(CreatedClient { client, secret })
+    }
+
+    pub async fn update_client(
+        &self,
+        id: &ClientId,
+        update: ClientUpdate,
+    ) -> Result<Client, RegistryError> {
+        let mut client = self
+            .store
+            .find_client(id)
+            .await?
+            .ok_or_else(|| RegistryError::NotFound(format!("client `{id}`")))?;
+        if let Some(v) = update.name {
+            client.name = v;
+        }
+        if let Some(v) = update.grant_types {
+            client.grant_types = v;
+        }
+        if let Some(v) = update.scopes {
+            client.scopes = v;
+        }
+        if let Some(v) = update.redirect_uris {
+            client.redirect_uris = v;
+        }
+        if let Some(v) = update.token_lifetime {
+            client.token_lifetime = v;
+        }
+        if let Some(v) = update.require_pkce {
+            client.require_pkce = v || client.is_public();
+        }
+        client.updated_at = self.now();
+        self.validate_client(&client).await?;
+        if !self.store.update_client(&client).await? {
+            return Err(RegistryError::NotFound(format!("client `{id}`")));
+        }
+        self.forget_client(id);
+        Ok(client)
+    }
+
+    /// Issues a new secret; the old one stops working at once.
+    pub async fn rotate_client_secret(&self, id: &ClientId) -> Result<Secret, RegistryError> {
+        let client = self
+            .store
+            .find_client(id)
+            .await?
+            .ok_or_else(|| RegistryError::NotFound(format!("client `{id}`")))?;
+        if client.is_public() {
+            return Err(RegistryError::Invalid(format!(
+                "client `{id}` is public and has no secret"
+            )));
+        }
+        let secret = Secret::generate();
+        if !self
+            .store
+            .set_client_secret(id, &secret.hash(), self.now())
+            .await?
+        {
+            return Err(RegistryError::NotFound(format!("client `{id}`")));
+        }
+        self.forget_client(id);
+        Ok(secret)
+    }
+
+    pub async fn delete_client(&self, id: &ClientId) -> Result<(), RegistryError> {
+        if !self.store.delete_client(id).await? {
+            return Err(RegistryError::NotFound(format!("client `{id}`")));
+        }
+        self.forget_client(id);
+        Ok(())
+    }
+
+    async fn validate_client(&self, c: &Client) -> Result<(), RegistryError> {
+        let invalid = |m: String| Err(RegistryError::Invalid(m));
+        let name = c.name.trim();
+        if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+            return invalid("client name must be 1 to 200 printable characters".into());
+        }
+        if c.grant_types.is_empty() {
+            return invalid("a client needs at least one grant type".into());
+        }
+        if c.is_public() && c.allows_grant(GrantType::ClientCredentials) {
+            return invalid(
+                "a public client cannot use client_credentials: it has no secret to authenticate with"
+                    .into(),
+            );
+        }
+        let redirects = c.allows_grant(GrantType::AuthorizationCode) || c.allows_grant(GrantType::Implicit);
+        if redirects && c.redirect_uris.is_empty() {
+            return invalid("authorization_code and implicit need at least one --redirect-uri".into());
+        }
+        if c.allows_grant(GrantType::RefreshToken) && !c.allows_grant(GrantType::AuthorizationCode) {
+            return invalid("refresh_token is only issued with authorization_code; add that grant type".into());
+        }
+        if let Some(l) = c.token_lifetime
+            && !(60..=MAX_TOKEN_LIFETIME).contains(&l)
+        {
+            return invalid(format!(
+                "token lifetime must be between 60 and {MAX_TOKEN_LIFETIME} seconds, not {l}"
+            ));
+        }
+        let defs = crate::scope_policy::ScopeDefinitions::new(self.store.list_scopes().await?);
+        for scope in c.scopes.iter() {
+            defs.check_allowable(scope).map_err(RegistryError::Invalid)?;
+        }
+        Ok(())
+    }
+
+    /// Defines a scope, or changes an existing definition.
+    pub async fn define_scope(
+        &self,
+        name: &str,
+        description: &str,
+        requires_resource: bool,
+    ) -> Result<ScopeDefinition, RegistryError> {
+        let scope = Scope::parse(name).map_err(|e| RegistryError::Invalid(e.to_string()))?;
+        if scope.as_str().contains(portcullis_protocol::scope::RESOURCE_SEPARATOR) {
+            return Err(RegistryError::Invalid(format!(
+                "scope name `{name}` must not contain `__`: it separates a permission from its resource id"
+            )));
+        }
+        let description = description.trim();
+        if description.is_empty() || description.len() > 500 {
+            return Err(RegistryError::Invalid(
+                "a scope needs a description of 1 to 500 characters: it is shown on the consent page"
+                    .into(),
+            ));
+        }
+        let def = ScopeDefinition {
+            name: scope.as_str().to_owned(),
+            description: description.to_owned(),
+            requires_resource,
+            created_at: self.now(),
+        };
+        self.store.upsert_scope(&def).await?;
+        self.forget_scopes();
+        Ok(def)
+    }
+}

@@ -1,0 +1,31 @@
+//! Token revocation (RFC 7009).
+
+use portcullis_protocol::OAuthError;
+
+use crate::model::Client;
+use crate::server::AuthServer;
+
+impl AuthServer {
+    /// Revokes `token` if it is a live access token issued to `client`.
+    ///
+    /// RFC 7009 §2.2: an invalid or unknown token is not an error. A token
+    /// of another client is left alone, silently, so revocation cannot be
+    /// used to probe which tokens exist.
+    pub async fn revoke(&self, client: &Client, token: &str) -> Result<(), OAuthError> {
+        let Some(claims) = self.verify_access_token(token) else {
+            return Ok(());
+        };
+        if claims.client_id != client.id {
+            tracing::info!(
+                client_id = %client.id,
+                owner = %claims.client_id,
+                "ignored revocation of another client's token"
+            );
+            return Ok(());
+        }
+        self.store
+            .revoke_access_token(&claims.jti, claims.exp)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,150 @@
+//! The authorization server's state: store, key ring, clock, caches and
+//! settings. HTTP handlers and CLI commands call methods on it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis_protocol::{ClientId, OAuthError};
+
+use crate::cache::TtlCache;
+use crate::clock::Clock;
+use crate::keyring::{KeyError, KeyRing, KeySet, new_key_record};
+use crate::model::{Client, SigningAlg};
+use crate::scope_policy::ScopeDefinitions;
+use crate::store::{Store, StoreError};
+
+/// Settings the domain reads, validated by the binary's config layer.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `iss` of every token and the metadata's issuer, without trailing slash.
+    pub issuer: String,
+    /// `aud` of access tokens.
+    pub audience: String,
+    /// Access-token lifetime when the client sets none.
+    pub default_token_lifetime: i64,
+    /// Algorithm of newly created signing keys.
+    pub signing_alg: SigningAlg,
+    /// How stale cached clients and scope definitions may be.
+    pub cache_ttl: Duration,
+}
+
+impl Settings {
+    pub fn new(issuer: impl Into<String>) -> Self {
+        let issuer = issuer.into().trim_end_matches('/').to_owned();
+        Self {
+            audience: issuer.clone(),
+            issuer,
+            default_token_lifetime: 3600,
+            signing_alg: SigningAlg::ES256,
+            cache_ttl: Duration::from_secs(2),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+pub struct AuthServer {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) settings: Settings,
+    pub(crate) keys: KeyRing,
+    clients: TtlCache<ClientId, Option<Arc<Client>>>,
+    scopes: TtlCache<(), Arc<ScopeDefinitions>>,
+}
+
+impl AuthServer {
+    /// Loads the key ring, creating a signing key of the configured
+    /// algorithm when there is none.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> Result<Self, StartError> {
+        let now = clock.now();
+        let records = store.list_signing_keys().await?;
+        let has_current = records
+            .iter()
+            .any(|k| k.alg == settings.signing_alg && k.retired_at.is_none() && k.active_at <= now);
+        if !has_current {
+            // A first start, or the configured algorithm changed: the new key
+            // signs at once and the others retire (staying published while
+            // their tokens live).
+            for old in records.iter().filter(|k| k.retired_at.is_none()) {
+                store.retire_signing_key(&old.kid, now).await?;
+            }
+            store
+                .insert_signing_key(&new_key_record(settings.signing_alg, now, now))
+                .await?;
+            tracing::info!(alg = settings.signing_alg.as_str(), "created a signing key");
+        }
+        let records = store.list_signing_keys().await?;
+        let keys = KeyRing::new(KeySet::build(&records, now)?);
+        Ok(Self {
+            clients: TtlCache::new(settings.cache_ttl, 10_000),
+            scopes: TtlCache::new(settings.cache_ttl, 1),
+            store,
+            clock,
+            settings,
+            keys,
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    /// Rereads the keys from the store, so keys rotated elsewhere (another
+    /// instance, the CLI) are published and used here.
+    pub async fn reload_keys(&self) -> Result<(), StartError> {
+        let records = self.store.list_signing_keys().await?;
+        self.keys.replace(KeySet::build(&records, self.clock.now())?);
+        Ok(())
+    }
+
+    pub(crate) async fn find_client(
+        &self,
+        id: &ClientId,
+    ) -> Result<Option<Arc<Client>>, OAuthError> {
+        if let Some(hit) = self.clients.get(id) {
+            return Ok(hit);
+        }
+        let found = self.store.find_client(id).await?.map(Arc::new);
+        self.clients.insert(id.clone(), found.clone());
+        Ok(found)
+    }
+
+    pub(crate) fn forget_client(&self, id: &ClientId) {
+        self.clients.invalidate(id);
+    }
+
+    pub(crate) async fn scope_definitions(&self) -> Result<Arc<ScopeDefinitions>, OAuthError> {
+        if let Some(hit) = self.scopes.get(&()) {
+            return Ok(hit);
+        }
+        let defs = Arc::new(ScopeDefinitions::new(self.store.list_scopes().await?));
+        self.scopes.insert((), defs.clone());
+        Ok(defs)
+    }
+
+    pub(crate) fn forget_scopes(&self) {
+        self.scopes.clear();
+    }
+}

@@ -1,0 +1,62 @@
+//! Access-token issuing: RFC 9068 claims signed by the current key.
+
+use portcullis_protocol::secret::random_id;
+use portcullis_protocol::wire::TokenResponse;
+use portcullis_protocol::{AccessTokenClaims, Jti, OAuthError, ScopeSet};
+
+use crate::model::Client;
+use crate::server::AuthServer;
+
+pub struct IssuedAccessToken {
+    pub token: String,
+    pub claims: AccessTokenClaims,
+    pub expires_in: i64,
+}
+
+impl IssuedAccessToken {
+    pub fn into_response(self, refresh_token: Option<String>) -> TokenResponse {
+        TokenResponse {
+            access_token: self.token,
+            token_type: "Bearer".into(),
+            expires_in: self.expires_in,
+            expires: self.claims.exp,
+            scope: self.claims.scope,
+            refresh_token,
+        }
+    }
+}
+
+impl AuthServer {
+    /// Signs an access token for `subject`, issued to `client`.
+    pub fn issue_access_token(
+        &self,
+        client: &Client,
+        subject: &str,
+        scope: ScopeSet,
+    ) -> Result<IssuedAccessToken, OAuthError> {
+        let now = self.clock.now();
+        let lifetime = client
+            .token_lifetime
+            .unwrap_or(self.settings.default_token_lifetime);
+        let claims = AccessTokenClaims {
+            iss: self.settings.issuer.clone(),
+            sub: subject.to_owned(),
+            aud: self.settings.audience.clone(),
+            client_id: client.id.clone(),
+            scope,
+            jti: Jti::new(random_id::<16>()),
+            iat: now,
+            exp: now + lifetime,
+        };
+        let keys = self.keys.current();
+        let key = keys
+            .signing_key()
+            .ok_or_else(|| OAuthError::server_error("no active signing key"))?;
+        let token = key.sign(&claims)?;
+        Ok(IssuedAccessToken {
+            token,
+            claims,
+            expires_in: lifetime,
+        })
+    }
+}

@@ -1,0 +1,64 @@
+//! The Portcullis HTTP surface. Handlers are thin: they parse the request
+//! into domain types, call [`AuthServer`], and map the result through the
+//! one error conversion in [`error`].
+
+mod client_auth;
+pub mod error;
+mod params;
+mod routes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Request, Response};
+use portcullis_core::AuthServer;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+pub use params::MAX_BODY_BYTES;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub server: Arc<AuthServer>,
+    metadata: Arc<str>,
+}
+
+impl AppState {
+    pub fn new(server: Arc<AuthServer>) -> Self {
+        let metadata = routes::metadata::document(server.settings()).into();
+        Self { server, metadata }
+    }
+}
+
+/// The router `main` serves, and the one every test drives.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(routes::router())
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(
+            TraceLayer::new_for_http()
+                // The path only: query strings may carry tokens.
+                .make_span_with(|req: &Request<_>| {
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = req.uri().path(),
+                        client_id = tracing::field::Empty,
+                    )
+                })
+                .on_request(())
+                .on_response(|res: &Response<_>, latency: Duration, _span: &Span| {
+                    tracing::info!(
+                        status = res.status().as_u16(),
+                        latency_us = latency.as_micros() as u64,
+                        "served"
+                    );
+                })
+                .on_failure(()),
+        )
+}

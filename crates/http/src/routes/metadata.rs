@@ -1,0 +1,39 @@
+//! Authorization server metadata (RFC 8414): exactly what is implemented.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use portcullis_core::Settings;
+use serde_json::json;
+
+use crate::AppState;
+
+pub fn document(s: &Settings) -> String {
+    let iss = &s.issuer;
+    let auth_methods = ["client_secret_basic", "client_secret_post"];
+    json!({
+        "issuer": iss,
+        "token_endpoint": format!("{iss}/oauth/token"),
+        "jwks_uri": format!("{iss}/jwks.json"),
+        "introspection_endpoint": format!("{iss}/oauth/introspect"),
+        "revocation_endpoint": format!("{iss}/oauth/revoke"),
+        "grant_types_supported": ["client_credentials"],
+        // No authorization endpoint yet, so no response types.
+        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "access_token_signing_alg_values_supported": ["ES256", "EdDSA", "RS256"],
+    })
+    .to_string()
+}
+
+pub async fn get(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        state.metadata.to_string(),
+    )
+}

@@ -1,0 +1,32 @@
+pub mod health;
+pub mod introspect;
+pub mod jwks;
+pub mod metadata;
+pub mod revoke;
+pub mod token;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/oauth-authorization-server", get(metadata::get))
+        .route("/jwks.json", get(jwks::get))
+        .route("/oauth/token", post(token::post))
+        .route("/oauth/introspect", post(introspect::post))
+        .route("/oauth/revoke", post(revoke::post))
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
+}
+
+/// `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1) for
+/// responses that carry tokens or token facts.
+pub fn no_store(mut res: axum::response::Response) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    res
+}

@@ -1,0 +1,228 @@
+use clap::Subcommand;
+use portcullis_core::AuthServer;
+use portcullis_core::model::Client;
+use portcullis_core::registry::{ClientSpec, ClientUpdate};
+use portcullis_protocol::{ClientId, GrantType, RedirectUri, ScopeSet, Secret};
+use serde_json::json;
+
+use super::{CliError, CliResult, print_json};
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Register a client. A confidential client's secret is printed once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// authorization_code, client_credentials, refresh_token or implicit; repeatable.
+        #[arg(long = "grant-type", required = true)]
+        grant_types: Vec<String>,
+        /// Allowed scopes, space-separated.
+        #[arg(long, default_value = "")]
+        scope: String,
+        /// Exact redirect URI; repeatable.
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// A public client (no secret; PKCE required).
+        #[arg(long)]
+        public: bool,
+        /// Access-token lifetime in seconds (default: the server's).
+        #[arg(long)]
+        token_lifetime: Option<i64>,
+        /// Let this confidential client redeem codes without PKCE.
+        #[arg(long)]
+        no_pkce: bool,
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List clients.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one client.
+    Show {
+        client_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a client; options not given stay as they are.
+    Update {
+        client_id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long = "grant-type")]
+        grant_types: Vec<String>,
+        #[arg(long)]
+        scope: Option<String>,
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        #[arg(long)]
+        token_lifetime: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a client; its tokens stop introspecting active.
+    Delete { client_id: String },
+    /// Issue a new secret (printed once); the old one stops working.
+    RotateSecret {
+        client_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn grant_types(raw: &[String]) -> Result<Vec<GrantType>, CliError> {
+    let mut out = Vec::new();
+    for g in raw.iter().flat_map(|g| g.split([',', ' '])).filter(|g| !g.is_empty()) {
+        let g: GrantType = g.parse()?;
+        if !out.contains(&g) {
+            out.push(g);
+        }
+    }
+    Ok(out)
+}
+
+fn redirect_uris(raw: &[String]) -> Result<Vec<RedirectUri>, CliError> {
+    let mut out: Vec<RedirectUri> = Vec::new();
+    for u in raw {
+        let u = RedirectUri::parse(u)?;
+        if !out.contains(&u) {
+            out.push(u);
+        }
+    }
+    Ok(out)
+}
+
+fn scopes(raw: &str) -> Result<ScopeSet, CliError> {
+    Ok(ScopeSet::parse(&raw.replace('+', " "))?)
+}
+
+pub fn to_json(c: &Client, secret: Option<&Secret>) -> serde_json::Value {
+    let mut v = json!({
+        "client_id": c.id,
+        "name": c.name,
+        "public": c.is_public(),
+        "grant_types": c.grant_types,
+        "scope": c.scopes.to_string(),
+        "redirect_uris": c.redirect_uris,
+        "token_lifetime": c.token_lifetime,
+        "require_pkce": c.require_pkce,
+        "owner": c.owner,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+    });
+    if let Some(s) = secret {
+        v["client_secret"] = json!(s.expose());
+    }
+    v
+}
+
+fn print_client(c: &Client, secret: Option<&Secret>, json: bool) {
+    if json {
+        print_json(&to_json(c, secret));
+        return;
+    }
+    println!("client_id:     {}", c.id);
+    if let Some(s) = secret {
+        println!("client_secret: {}   (shown once: store it now)", s.expose());
+    }
+    println!("name:          {}", c.name);
+    println!("type:          {}", if c.is_public() { "public" } else { "confidential" });
+    let grants: Vec<_> = c.grant_types.iter().map(|g| g.as_str()).collect();
+    println!("grant types:   {}", grants.join(" "));
+    println!("scope:         {}", c.scopes);
+    for u in &c.redirect_uris {
+        println!("redirect uri:  {u}");
+    }
+    if let Some(l) = c.token_lifetime {
+        println!("token life:    {l} s");
+    }
+}
+
+pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
+    match cmd {
+        Command::Create {
+            name,
+            grant_types: g,
+            scope,
+            redirect_uris: r,
+            public,
+            token_lifetime,
+            no_pkce,
+            owner,
+            json,
+        } => {
+            let created = server
+                .register_client(ClientSpec {
+                    name,
+                    grant_types: grant_types(&g)?,
+                    scopes: scopes(&scope)?,
+                    redirect_uris: redirect_uris(&r)?,
+                    public,
+                    token_lifetime,
+                    require_pkce: !no_pkce,
+                    owner,
+                })
+                .await?;
+            print_client(&created.client, created.secret.as_ref(), json);
+        }
+        Command::List { json } => {
+            let clients = server.store().list_clients().await?;
+            if json {
+                print_json(&serde_json::Value::Array(
+                    clients.iter().map(|c| to_json(c, None)).collect(),
+                ));
+            } else if clients.is_empty() {
+                println!("no clients; register one with `portcullis client create`");
+            } else {
+                for c in clients {
+                    println!("{}\t{}\t{}", c.id, c.name, c.scopes);
+                }
+            }
+        }
+        Command::Show { client_id, json } => {
+            let c = server
+                .store()
+                .find_client(&ClientId::new(&client_id))
+                .await?
+                .ok_or_else(|| CliError(format!("client `{client_id}` not found")))?;
+            print_client(&c, None, json);
+        }
+        Command::Update {
+            client_id,
+            name,
+            grant_types: g,
+            scope,
+            redirect_uris: r,
+            token_lifetime,
+            json,
+        } => {
+            let update = ClientUpdate {
+                name,
+                grant_types: (!g.is_empty()).then(|| grant_types(&g)).transpose()?,
+                scopes: scope.as_deref().map(scopes).transpose()?,
+                redirect_uris: (!r.is_empty()).then(|| redirect_uris(&r)).transpose()?,
+                token_lifetime: token_lifetime.map(Some),
+                require_pkce: None,
+            };
+            let c = server.update_client(&ClientId::new(client_id), update).await?;
+            print_client(&c, None, json);
+        }
+        Command::Delete { client_id } => {
+            server.delete_client(&ClientId::new(&client_id)).await?;
+            println!("deleted client {client_id}");
+        }
+        Command::RotateSecret { client_id, json } => {
+            let id = ClientId::new(&client_id);
+            let secret = server.rotate_client_secret(&id).await?;
+            if json {
+                print_json(&json!({"client_id": id, "client_secret": secret.expose()}));
+            } else {
+                println!("client_secret: {}   (shown once: store it now)", secret.expose());
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,265 @@
+//! Two-level configuration: a strict TOML file (unknown keys are errors)
+//! with `PORTCULLIS_*` environment overrides, validated into [`Config`].
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use portcullis_core::Settings;
+use portcullis_core::model::SigningAlg;
+use serde::Deserialize;
+
+/// The file format. Every key may also come from `PORTCULLIS_<KEY>`
+/// (upper case), which wins over the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub signing_alg: Option<String>,
+    pub token_lifetime: Option<i64>,
+    pub cache_ttl_ms: Option<u64>,
+    pub key_refresh_secs: Option<u64>,
+    pub db_max_connections: Option<u32>,
+    pub db_acquire_timeout_ms: Option<u64>,
+    pub log_level: Option<String>,
+    pub log_format: Option<String>,
+    pub insecure_http_issuer: Option<bool>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
+    Err(ConfigError(msg.into()))
+}
+
+macro_rules! env_overlay {
+    ($cfg:ident, $lookup:ident; $($field:ident),* $(,)?) => {
+        $(
+            let key = concat!("PORTCULLIS_", stringify!($field)).to_ascii_uppercase();
+            if let Some(raw) = $lookup(&key) {
+                $cfg.$field = Some(raw.parse().map_err(|e| {
+                    ConfigError(format!("environment variable {key}: cannot parse `{raw}`: {e}"))
+                })?);
+            }
+        )*
+    };
+}
+
+impl FileConfig {
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| {
+            ConfigError(format!("config {}: {}", origin.display(), e.message().trim()))
+        })
+    }
+
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        match path {
+            None => Ok(Self::default()),
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| ConfigError(format!("config {}: {e}", p.display())))?;
+                Self::from_toml(&text, p)
+            }
+        }
+    }
+
+    /// Applies `PORTCULLIS_*` variables through `lookup` (the process
+    /// environment in production, a map in tests).
+    pub fn overlay_env(mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let cfg = &mut self;
+        env_overlay!(cfg, lookup;
+            listen, issuer, audience, data_dir, database_url, signing_alg, token_lifetime,
+            cache_ttl_ms, key_refresh_secs, db_max_connections, db_acquire_timeout_ms,
+            log_level, log_format, insecure_http_issuer);
+        Ok(self)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Validated settings, passed explicitly; never global.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// `None`: derived from the bound address (`http://localhost:PORT`).
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub signing_alg: SigningAlg,
+    pub token_lifetime: i64,
+    pub cache_ttl: Duration,
+    pub key_refresh: Duration,
+    pub db_max_connections: u32,
+    pub db_acquire_timeout: Duration,
+    pub log_level: String,
+    pub log_format: LogFormat,
+    pub insecure_http_issuer: bool,
+}
+
+impl Config {
+    pub fn from_file(f: FileConfig) -> Result<Self, ConfigError> {
+        let listen: SocketAddr = match f.listen.as_deref() {
+            None => "127.0.0.1:8080".parse().expect("a valid default"),
+            Some(s) => s
+                .parse()
+                .map_err(|_| ConfigError(format!("listen: `{s}` is not an address like 127.0.0.1:8080")))?,
+        };
+        let issuer = f.issuer.map(|i| validate_issuer(&i)).transpose()?;
+        let data_dir = f.data_dir.unwrap_or_else(|| PathBuf::from("portcullis-data"));
+        let database_url = f.database_url.unwrap_or_else(|| {
+            format!("sqlite://{}", data_dir.join("portcullis.db").display())
+        });
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres:") || database_url.starts_with("postgresql:")) {
+            return err("database_url must start with sqlite: or postgres:");
+        }
+        let signing_alg = match f.signing_alg.as_deref() {
+            None => SigningAlg::ES256,
+            Some(s) => SigningAlg::parse(s).ok_or_else(|| {
+                ConfigError(format!("signing_alg: `{s}` is not one of ES256, EdDSA, RS256"))
+            })?,
+        };
+        let token_lifetime = f.token_lifetime.unwrap_or(3600);
+        if !(60..=portcullis_core::keyring::MAX_TOKEN_LIFETIME).contains(&token_lifetime) {
+            return err(format!("token_lifetime: {token_lifetime} is outside 60..=86400 seconds"));
+        }
+        let log_format = match f.log_format.as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => return err(format!("log_format: `{other}` is not text or json")),
+        };
+        let config = Self {
+            listen,
+            issuer,
+            audience: f.audience,
+            data_dir,
+            database_url,
+            signing_alg,
+            token_lifetime,
+            cache_ttl: Duration::from_millis(f.cache_ttl_ms.unwrap_or(2000)),
+            key_refresh: Duration::from_secs(f.key_refresh_secs.unwrap_or(5).max(1)),
+            db_max_connections: f.db_max_connections.unwrap_or(10).max(1),
+            db_acquire_timeout: Duration::from_millis(f.db_acquire_timeout_ms.unwrap_or(3000)),
+            log_level: f.log_level.unwrap_or_else(|| "info".into()),
+            log_format,
+            insecure_http_issuer: f.insecure_http_issuer.unwrap_or(false),
+        };
+        config.check_transport()?;
+        Ok(config)
+    }
+
+    /// An `http://` issuer is only safe when nothing but this machine can
+    /// reach the server.
+    fn check_transport(&self) -> Result<(), ConfigError> {
+        let http_issuer = self.issuer.as_deref().is_none_or(|i| i.starts_with("http://"));
+        if !self.listen.ip().is_loopback() && http_issuer && !self.insecure_http_issuer {
+            return err(format!(
+                "refusing to listen on {} with an http:// issuer: tokens and client secrets would cross the network unencrypted. \
+                 Set an https:// issuer (TLS terminated in front of Portcullis), or set insecure_http_issuer = true if you accept that",
+                self.listen
+            ));
+        }
+        Ok(())
+    }
+
+    /// The domain's settings, once the issuer is known.
+    pub fn settings(&self, issuer: &str) -> Settings {
+        let mut s = Settings::new(issuer);
+        if let Some(aud) = &self.audience {
+            s.audience = aud.clone();
+        }
+        s.default_token_lifetime = self.token_lifetime;
+        s.signing_alg = self.signing_alg;
+        s.cache_ttl = self.cache_ttl;
+        s
+    }
+
+    pub fn uses_default_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+fn validate_issuer(raw: &str) -> Result<String, ConfigError> {
+    let url = url::Url::parse(raw).map_err(|e| ConfigError(format!("issuer `{raw}`: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.query().is_some() || url.fragment().is_some() {
+        return err(format!(
+            "issuer `{raw}` must be an http(s) URL without query or fragment (RFC 8414 §2)"
+        ));
+    }
+    Ok(raw.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_install() {
+        let c = Config::from_file(FileConfig::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://portcullis-data/portcullis.db");
+        assert_eq!(c.signing_alg, SigningAlg::ES256);
+        assert_eq!(c.token_lifetime, 3600);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = FileConfig::from_toml("listen = \"127.0.0.1:1\"\nlisten_port = 3\n", Path::new("p.toml"))
+            .unwrap_err();
+        assert!(e.0.contains("listen_port"), "{e}");
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let f = FileConfig::from_toml("token_lifetime = 600\nsigning_alg = \"RS256\"", Path::new("x")).unwrap();
+        let f = f
+            .overlay_env(env(&[("PORTCULLIS_SIGNING_ALG", "EdDSA"), ("PORTCULLIS_CACHE_TTL_MS", "0")]))
+            .unwrap();
+        let c = Config::from_file(f).unwrap();
+        assert_eq!(c.signing_alg, SigningAlg::EdDSA);
+        assert_eq!(c.token_lifetime, 600);
+        assert_eq!(c.cache_ttl, Duration::ZERO);
+        let e = FileConfig::default()
+            .overlay_env(env(&[("PORTCULLIS_TOKEN_LIFETIME", "soon")]))
+            .unwrap_err();
+        assert!(e.0.contains("PORTCULLIS_TOKEN_LIFETIME"));
+    }
+
+    #[test]
+    fn public_listen_with_http_issuer_needs_the_insecure_switch() {
+        let f = || FileConfig {
+            listen: Some("0.0.0.0:8080".into()),
+            ..Default::default()
+        };
+        let e = Config::from_file(f()).unwrap_err();
+        assert!(e.0.contains("insecure_http_issuer"), "{e}");
+        assert!(Config::from_file(FileConfig { insecure_http_issuer: Some(true), ..f() }).is_ok());
+        assert!(Config::from_file(FileConfig { issuer: Some("https://auth.example.com/".into()), ..f() }).is_ok());
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let bad = |f: FileConfig| Config::from_file(f).unwrap_err().0;
+        assert!(bad(FileConfig { signing_alg: Some("HS256".into()), ..Default::default() }).contains("signing_alg"));
+        assert!(bad(FileConfig { token_lifetime: Some(5), ..Default::default() }).contains("token_lifetime"));
+        assert!(bad(FileConfig { issuer: Some("ftp://x".into()), ..Default::default() }).contains("issuer"));
+        assert!(bad(FileConfig { listen: Some("nope".into()), ..Default::default() }).contains("listen"));
+    }
+}

@@ -1,0 +1,12 @@
+//! Integration tests: the real router on a real socket, driven by real HTTP
+//! clients. One test binary, so the crate links once.
+
+mod cli;
+mod e2e_oauth2;
+mod errors;
+mod fuzz;
+mod introspect;
+mod revoke;
+mod serve;
+mod support;
+mod token;
