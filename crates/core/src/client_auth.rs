@@ -46,10 +46,9 @@ impl AuthServer {
                 "confidential client {} sent no secret",
                 client.id
             ))),
-            (None, Some(_)) => Err(failed().with_cause(format_args!(
-                "public client {} sent a secret",
-                client.id
-            ))),
+            (None, Some(_)) => {
+                Err(failed().with_cause(format_args!("public client {} sent a secret", client.id)))
+            }
         }
     }
 

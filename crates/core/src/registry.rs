@@ -1,7 +1,7 @@
 //! Registering and managing clients and scope definitions: the rules the CLI
 //! (and later the admin API and console) apply.
 
-use portcullis_protocol::secret::random_id;
+use portcullis_protocol::secret::random_hex_id;
 use portcullis_protocol::{ClientId, GrantType, RedirectUri, Scope, ScopeSet, Secret};
 
 use crate::keyring::MAX_TOKEN_LIFETIME;
@@ -56,7 +56,7 @@ impl AuthServer {
         let now = self.now();
         let secret = (!spec.public).then(Secret::generate);
         let client = Client {
-            id: ClientId::new(random_id::<16>()),
+            id: ClientId::new(random_hex_id::<16>()),
             name: spec.name,
             secret_hash: secret.as_ref().map(Secret::hash),
             redirect_uris: spec.redirect_uris,
@@ -157,12 +157,18 @@ impl AuthServer {
                     .into(),
             );
         }
-        let redirects = c.allows_grant(GrantType::AuthorizationCode) || c.allows_grant(GrantType::Implicit);
+        let redirects =
+            c.allows_grant(GrantType::AuthorizationCode) || c.allows_grant(GrantType::Implicit);
         if redirects && c.redirect_uris.is_empty() {
-            return invalid("authorization_code and implicit need at least one --redirect-uri".into());
+            return invalid(
+                "authorization_code and implicit need at least one --redirect-uri".into(),
+            );
         }
-        if c.allows_grant(GrantType::RefreshToken) && !c.allows_grant(GrantType::AuthorizationCode) {
-            return invalid("refresh_token is only issued with authorization_code; add that grant type".into());
+        if c.allows_grant(GrantType::RefreshToken) && !c.allows_grant(GrantType::AuthorizationCode)
+        {
+            return invalid(
+                "refresh_token is only issued with authorization_code; add that grant type".into(),
+            );
         }
         if let Some(l) = c.token_lifetime
             && !(60..=MAX_TOKEN_LIFETIME).contains(&l)
@@ -173,7 +179,8 @@ impl AuthServer {
         }
         let defs = crate::scope_policy::ScopeDefinitions::new(self.store.list_scopes().await?);
         for scope in c.scopes.iter() {
-            defs.check_allowable(scope).map_err(RegistryError::Invalid)?;
+            defs.check_allowable(scope)
+                .map_err(RegistryError::Invalid)?;
         }
         Ok(())
     }
@@ -186,7 +193,10 @@ impl AuthServer {
         requires_resource: bool,
     ) -> Result<ScopeDefinition, RegistryError> {
         let scope = Scope::parse(name).map_err(|e| RegistryError::Invalid(e.to_string()))?;
-        if scope.as_str().contains(portcullis_protocol::scope::RESOURCE_SEPARATOR) {
+        if scope
+            .as_str()
+            .contains(portcullis_protocol::scope::RESOURCE_SEPARATOR)
+        {
             return Err(RegistryError::Invalid(format!(
                 "scope name `{name}` must not contain `__`: it separates a permission from its resource id"
             )));

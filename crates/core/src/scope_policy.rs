@@ -25,10 +25,9 @@ impl ScopeDefinitions {
     /// `NAME__ID` for one resource.
     pub fn check_allowable(&self, scope: &Scope) -> Result<(), String> {
         match scope.split_resource() {
-            (name, None) => self
-                .get(name)
-                .map(|_| ())
-                .ok_or_else(|| format!("unknown scope `{name}` (define it first with `portcullis scope define`)")),
+            (name, None) => self.get(name).map(|_| ()).ok_or_else(|| {
+                format!("unknown scope `{name}` (define it first with `portcullis scope define`)")
+            }),
             (name, Some(_)) => match self.get(name) {
                 Some(d) if d.requires_resource => Ok(()),
                 Some(_) => Err(format!(
@@ -73,7 +72,9 @@ fn check_requested(
 ) -> Result<(), OAuthError> {
     let (name, resource) = scope.split_resource();
     let Some(def) = defs.get(name) else {
-        return Err(OAuthError::invalid_scope(format!("unknown scope `{scope}`")));
+        return Err(OAuthError::invalid_scope(format!(
+            "unknown scope `{scope}`"
+        )));
     };
     match resource {
         None if def.requires_resource => Err(OAuthError::invalid_scope(format!(
@@ -123,7 +124,10 @@ mod tests {
     #[test]
     fn requested_scopes_must_be_allowed() {
         let allowed = set("read");
-        assert_eq!(resolve(Some(&set("read")), &allowed, &defs()).unwrap(), set("read"));
+        assert_eq!(
+            resolve(Some(&set("read")), &allowed, &defs()).unwrap(),
+            set("read")
+        );
         let e = resolve(Some(&set("read write")), &allowed, &defs()).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidScope);
         let e = resolve(Some(&set("nope")), &allowed, &defs()).unwrap_err();
@@ -145,7 +149,14 @@ mod tests {
     #[test]
     fn a_client_may_be_limited_to_one_resource() {
         let allowed = set("ADDON_USER_APPROVED__AZTH74V2");
-        assert!(resolve(Some(&set("ADDON_USER_APPROVED__AZTH74V2")), &allowed, &defs()).is_ok());
+        assert!(
+            resolve(
+                Some(&set("ADDON_USER_APPROVED__AZTH74V2")),
+                &allowed,
+                &defs()
+            )
+            .is_ok()
+        );
         assert!(resolve(Some(&set("ADDON_USER_APPROVED__OTHER")), &allowed, &defs()).is_err());
         assert_eq!(
             resolve(None, &allowed, &defs()).unwrap(),
@@ -157,9 +168,21 @@ mod tests {
     fn allowable_checks_definitions() {
         let d = defs();
         assert!(d.check_allowable(&Scope::parse("read").unwrap()).is_ok());
-        assert!(d.check_allowable(&Scope::parse("ADDON_USER_APPROVED").unwrap()).is_ok());
-        assert!(d.check_allowable(&Scope::parse("ADDON_USER_APPROVED__A1").unwrap()).is_ok());
-        assert!(d.check_allowable(&Scope::parse("read__A1").unwrap()).is_err());
-        assert!(d.check_allowable(&Scope::parse("unknown").unwrap()).is_err());
+        assert!(
+            d.check_allowable(&Scope::parse("ADDON_USER_APPROVED").unwrap())
+                .is_ok()
+        );
+        assert!(
+            d.check_allowable(&Scope::parse("ADDON_USER_APPROVED__A1").unwrap())
+                .is_ok()
+        );
+        assert!(
+            d.check_allowable(&Scope::parse("read__A1").unwrap())
+                .is_err()
+        );
+        assert!(
+            d.check_allowable(&Scope::parse("unknown").unwrap())
+                .is_err()
+        );
     }
 }

@@ -115,7 +115,8 @@ impl AuthServer {
     /// instance, the CLI) are published and used here.
     pub async fn reload_keys(&self) -> Result<(), StartError> {
         let records = self.store.list_signing_keys().await?;
-        self.keys.replace(KeySet::build(&records, self.clock.now())?);
+        self.keys
+            .replace(KeySet::build(&records, self.clock.now())?);
         Ok(())
     }
 

@@ -15,9 +15,8 @@ pub fn extract(headers: &HeaderMap, params: &mut Params) -> Result<ClientCredent
     let body_id = params.take("client_id");
     let body_secret = params.take("client_secret").map(Secret::new);
     let Some(auth) = headers.get(header::AUTHORIZATION) else {
-        let client_id = body_id.ok_or_else(|| {
-            OAuthError::invalid_client("client authentication required")
-        })?;
+        let client_id =
+            body_id.ok_or_else(|| OAuthError::invalid_client("client authentication required"))?;
         return Ok(ClientCredentials {
             client_id: ClientId::new(client_id),
             secret: body_secret,
@@ -107,7 +106,12 @@ mod tests {
 
     #[test]
     fn malformed_basic_is_invalid_client() {
-        for v in ["Basic !!!", "Basic", "Bearer abc", &format!("Basic {}", STANDARD.encode("nocolon"))] {
+        for v in [
+            "Basic !!!",
+            "Basic",
+            "Bearer abc",
+            &format!("Basic {}", STANDARD.encode("nocolon")),
+        ] {
             let e = extract(&headers(v), &mut Params::default()).unwrap_err();
             assert_eq!(e.code, portcullis_protocol::ErrorCode::InvalidClient, "{v}");
         }

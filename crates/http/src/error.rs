@@ -33,7 +33,9 @@ impl IntoResponse for ApiError {
         match (status.is_server_error(), e.cause()) {
             (true, cause) => tracing::error!(error = %e.code, cause, "request failed"),
             (false, Some(cause)) => tracing::debug!(error = %e.code, cause, "request refused"),
-            (false, None) => tracing::debug!(error = %e.code, description = %e.description, "request refused"),
+            (false, None) => {
+                tracing::debug!(error = %e.code, description = %e.description, "request refused")
+            }
         }
         let mut res = (status, Json(e.body())).into_response();
         let headers = res.headers_mut();

@@ -162,7 +162,10 @@ mod tests {
     #[test]
     fn splits_resource_scoped_permissions() {
         let s = Scope::parse("ADDON_USER_APPROVED__AZTH74V2").unwrap();
-        assert_eq!(s.split_resource(), ("ADDON_USER_APPROVED", Some("AZTH74V2")));
+        assert_eq!(
+            s.split_resource(),
+            ("ADDON_USER_APPROVED", Some("AZTH74V2"))
+        );
         let p = Scope::parse("USER_PHONE").unwrap();
         assert_eq!(p.split_resource(), ("USER_PHONE", None));
         let odd = Scope::parse("TRAILING__").unwrap();

@@ -86,6 +86,15 @@ pub fn random_id<const N: usize>() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<N>())
 }
 
+/// A random identifier of `N` bytes in lowercase hex: safe in URLs, shell
+/// arguments (never starts with `-`) and file names.
+pub fn random_hex_id<const N: usize>() -> String {
+    random_bytes::<N>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,7 +54,11 @@ macro_rules! env_overlay {
 impl FileConfig {
     pub fn from_toml(text: &str, origin: &Path) -> Result<Self, ConfigError> {
         toml::from_str(text).map_err(|e| {
-            ConfigError(format!("config {}: {}", origin.display(), e.message().trim()))
+            ConfigError(format!(
+                "config {}: {}",
+                origin.display(),
+                e.message().trim()
+            ))
         })
     }
 
@@ -71,7 +75,10 @@ impl FileConfig {
 
     /// Applies `PORTCULLIS_*` variables through `lookup` (the process
     /// environment in production, a map in tests).
-    pub fn overlay_env(mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn overlay_env(
+        mut self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let cfg = &mut self;
         env_overlay!(cfg, lookup;
             listen, issuer, audience, data_dir, database_url, signing_alg, token_lifetime,
@@ -111,27 +118,38 @@ impl Config {
     pub fn from_file(f: FileConfig) -> Result<Self, ConfigError> {
         let listen: SocketAddr = match f.listen.as_deref() {
             None => "127.0.0.1:8080".parse().expect("a valid default"),
-            Some(s) => s
-                .parse()
-                .map_err(|_| ConfigError(format!("listen: `{s}` is not an address like 127.0.0.1:8080")))?,
+            Some(s) => s.parse().map_err(|_| {
+                ConfigError(format!(
+                    "listen: `{s}` is not an address like 127.0.0.1:8080"
+                ))
+            })?,
         };
         let issuer = f.issuer.map(|i| validate_issuer(&i)).transpose()?;
-        let data_dir = f.data_dir.unwrap_or_else(|| PathBuf::from("portcullis-data"));
-        let database_url = f.database_url.unwrap_or_else(|| {
-            format!("sqlite://{}", data_dir.join("portcullis.db").display())
-        });
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres:") || database_url.starts_with("postgresql:")) {
+        let data_dir = f
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from("portcullis-data"));
+        let database_url = f
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("portcullis.db").display()));
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres:")
+            || database_url.starts_with("postgresql:"))
+        {
             return err("database_url must start with sqlite: or postgres:");
         }
         let signing_alg = match f.signing_alg.as_deref() {
             None => SigningAlg::ES256,
             Some(s) => SigningAlg::parse(s).ok_or_else(|| {
-                ConfigError(format!("signing_alg: `{s}` is not one of ES256, EdDSA, RS256"))
+                ConfigError(format!(
+                    "signing_alg: `{s}` is not one of ES256, EdDSA, RS256"
+                ))
             })?,
         };
         let token_lifetime = f.token_lifetime.unwrap_or(3600);
         if !(60..=portcullis_core::keyring::MAX_TOKEN_LIFETIME).contains(&token_lifetime) {
-            return err(format!("token_lifetime: {token_lifetime} is outside 60..=86400 seconds"));
+            return err(format!(
+                "token_lifetime: {token_lifetime} is outside 60..=86400 seconds"
+            ));
         }
         let log_format = match f.log_format.as_deref() {
             None | Some("text") => LogFormat::Text,
@@ -161,7 +179,10 @@ impl Config {
     /// An `http://` issuer is only safe when nothing but this machine can
     /// reach the server.
     fn check_transport(&self) -> Result<(), ConfigError> {
-        let http_issuer = self.issuer.as_deref().is_none_or(|i| i.starts_with("http://"));
+        let http_issuer = self
+            .issuer
+            .as_deref()
+            .is_none_or(|i| i.starts_with("http://"));
         if !self.listen.ip().is_loopback() && http_issuer && !self.insecure_http_issuer {
             return err(format!(
                 "refusing to listen on {} with an http:// issuer: tokens and client secrets would cross the network unencrypted. \
@@ -191,7 +212,10 @@ impl Config {
 
 fn validate_issuer(raw: &str) -> Result<String, ConfigError> {
     let url = url::Url::parse(raw).map_err(|e| ConfigError(format!("issuer `{raw}`: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.query().is_some() || url.fragment().is_some() {
+    if !matches!(url.scheme(), "http" | "https")
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
         return err(format!(
             "issuer `{raw}` must be an http(s) URL without query or fragment (RFC 8414 §2)"
         ));
@@ -205,8 +229,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -221,16 +247,26 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_named() {
-        let e = FileConfig::from_toml("listen = \"127.0.0.1:1\"\nlisten_port = 3\n", Path::new("p.toml"))
-            .unwrap_err();
+        let e = FileConfig::from_toml(
+            "listen = \"127.0.0.1:1\"\nlisten_port = 3\n",
+            Path::new("p.toml"),
+        )
+        .unwrap_err();
         assert!(e.0.contains("listen_port"), "{e}");
     }
 
     #[test]
     fn env_overrides_file() {
-        let f = FileConfig::from_toml("token_lifetime = 600\nsigning_alg = \"RS256\"", Path::new("x")).unwrap();
+        let f = FileConfig::from_toml(
+            "token_lifetime = 600\nsigning_alg = \"RS256\"",
+            Path::new("x"),
+        )
+        .unwrap();
         let f = f
-            .overlay_env(env(&[("PORTCULLIS_SIGNING_ALG", "EdDSA"), ("PORTCULLIS_CACHE_TTL_MS", "0")]))
+            .overlay_env(env(&[
+                ("PORTCULLIS_SIGNING_ALG", "EdDSA"),
+                ("PORTCULLIS_CACHE_TTL_MS", "0"),
+            ]))
             .unwrap();
         let c = Config::from_file(f).unwrap();
         assert_eq!(c.signing_alg, SigningAlg::EdDSA);
@@ -250,16 +286,52 @@ mod tests {
         };
         let e = Config::from_file(f()).unwrap_err();
         assert!(e.0.contains("insecure_http_issuer"), "{e}");
-        assert!(Config::from_file(FileConfig { insecure_http_issuer: Some(true), ..f() }).is_ok());
-        assert!(Config::from_file(FileConfig { issuer: Some("https://auth.example.com/".into()), ..f() }).is_ok());
+        assert!(
+            Config::from_file(FileConfig {
+                insecure_http_issuer: Some(true),
+                ..f()
+            })
+            .is_ok()
+        );
+        assert!(
+            Config::from_file(FileConfig {
+                issuer: Some("https://auth.example.com/".into()),
+                ..f()
+            })
+            .is_ok()
+        );
     }
 
     #[test]
     fn bad_values_are_named() {
         let bad = |f: FileConfig| Config::from_file(f).unwrap_err().0;
-        assert!(bad(FileConfig { signing_alg: Some("HS256".into()), ..Default::default() }).contains("signing_alg"));
-        assert!(bad(FileConfig { token_lifetime: Some(5), ..Default::default() }).contains("token_lifetime"));
-        assert!(bad(FileConfig { issuer: Some("ftp://x".into()), ..Default::default() }).contains("issuer"));
-        assert!(bad(FileConfig { listen: Some("nope".into()), ..Default::default() }).contains("listen"));
+        assert!(
+            bad(FileConfig {
+                signing_alg: Some("HS256".into()),
+                ..Default::default()
+            })
+            .contains("signing_alg")
+        );
+        assert!(
+            bad(FileConfig {
+                token_lifetime: Some(5),
+                ..Default::default()
+            })
+            .contains("token_lifetime")
+        );
+        assert!(
+            bad(FileConfig {
+                issuer: Some("ftp://x".into()),
+                ..Default::default()
+            })
+            .contains("issuer")
+        );
+        assert!(
+            bad(FileConfig {
+                listen: Some("nope".into()),
+                ..Default::default()
+            })
+            .contains("listen")
+        );
     }
 }

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use portcullis_core::model::{Client, ScopeDefinition, SigningKeyRecord};
-use portcullis_core::store::{ClientStore, KeyStore, RevocationStore, ScopeStore, Store, StoreError};
+use portcullis_core::store::{
+    ClientStore, KeyStore, RevocationStore, ScopeStore, Store, StoreError,
+};
 use portcullis_protocol::{ClientId, Jti, KeyId, SecretHash};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{

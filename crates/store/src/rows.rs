@@ -111,7 +111,10 @@ pub(crate) struct KeyRow {
 impl KeyRow {
     pub(crate) fn into_record(self) -> Result<SigningKeyRecord, StoreError> {
         let alg = SigningAlg::parse(&self.alg).ok_or_else(|| {
-            StoreError::Other(format!("signing key {}: unknown alg {}", self.kid, self.alg))
+            StoreError::Other(format!(
+                "signing key {}: unknown alg {}",
+                self.kid, self.alg
+            ))
         })?;
         Ok(SigningKeyRecord {
             kid: KeyId::new(self.kid),

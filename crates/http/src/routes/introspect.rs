@@ -20,7 +20,10 @@ pub async fn post(
     let creds = client_auth::extract(&headers, &mut params)?;
     tracing::Span::current().record("client_id", creds.client_id.as_str());
     let token = params.required("token")?;
-    state.server.authenticate_confidential_client(&creds).await?;
+    state
+        .server
+        .authenticate_confidential_client(&creds)
+        .await?;
     // `token_type_hint` only speeds up a lookup (§2.1); every kind is tried.
     let answer = state.server.introspect(token).await?;
     Ok(no_store(Json(answer).into_response()))

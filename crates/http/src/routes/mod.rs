@@ -12,7 +12,10 @@ use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/.well-known/oauth-authorization-server", get(metadata::get))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(metadata::get),
+        )
         .route("/jwks.json", get(jwks::get))
         .route("/oauth/token", post(token::post))
         .route("/oauth/introspect", post(introspect::post))

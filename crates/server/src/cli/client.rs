@@ -75,7 +75,11 @@ pub enum Command {
 
 fn grant_types(raw: &[String]) -> Result<Vec<GrantType>, CliError> {
     let mut out = Vec::new();
-    for g in raw.iter().flat_map(|g| g.split([',', ' '])).filter(|g| !g.is_empty()) {
+    for g in raw
+        .iter()
+        .flat_map(|g| g.split([',', ' ']))
+        .filter(|g| !g.is_empty())
+    {
         let g: GrantType = g.parse()?;
         if !out.contains(&g) {
             out.push(g);
@@ -129,7 +133,14 @@ fn print_client(c: &Client, secret: Option<&Secret>, json: bool) {
         println!("client_secret: {}   (shown once: store it now)", s.expose());
     }
     println!("name:          {}", c.name);
-    println!("type:          {}", if c.is_public() { "public" } else { "confidential" });
+    println!(
+        "type:          {}",
+        if c.is_public() {
+            "public"
+        } else {
+            "confidential"
+        }
+    );
     let grants: Vec<_> = c.grant_types.iter().map(|g| g.as_str()).collect();
     println!("grant types:   {}", grants.join(" "));
     println!("scope:         {}", c.scopes);
@@ -207,7 +218,9 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
                 token_lifetime: token_lifetime.map(Some),
                 require_pkce: None,
             };
-            let c = server.update_client(&ClientId::new(client_id), update).await?;
+            let c = server
+                .update_client(&ClientId::new(client_id), update)
+                .await?;
             print_client(&c, None, json);
         }
         Command::Delete { client_id } => {
@@ -220,7 +233,10 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
             if json {
                 print_json(&json!({"client_id": id, "client_secret": secret.expose()}));
             } else {
-                println!("client_secret: {}   (shown once: store it now)", secret.expose());
+                println!(
+                    "client_secret: {}   (shown once: store it now)",
+                    secret.expose()
+                );
             }
         }
     }

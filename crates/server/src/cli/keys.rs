@@ -40,7 +40,12 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
                 print_json(&serde_json::Value::Array(rows));
             } else {
                 for r in rows {
-                    println!("{}\t{}\t{}", r["kid"].as_str().unwrap_or(""), r["alg"].as_str().unwrap_or(""), r["state"].as_str().unwrap_or(""));
+                    println!(
+                        "{}\t{}\t{}",
+                        r["kid"].as_str().unwrap_or(""),
+                        r["alg"].as_str().unwrap_or(""),
+                        r["state"].as_str().unwrap_or("")
+                    );
                 }
             }
         }

@@ -18,7 +18,11 @@ use crate::config::{Config, FileConfig};
 use crate::{StartError, auth_server, open_store};
 
 #[derive(Debug, Parser)]
-#[command(name = "portcullis", version, about = "OAuth 2.0 authorization server and API-key service")]
+#[command(
+    name = "portcullis",
+    version,
+    about = "OAuth 2.0 authorization server and API-key service"
+)]
 pub struct Cli {
     /// TOML config file; every key can also be set as PORTCULLIS_<KEY>.
     #[arg(long, global = true, env = "PORTCULLIS_CONFIG")]
@@ -64,7 +68,10 @@ pub type CliResult = Result<(), CliError>;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -81,8 +88,8 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> CliResult {
-    let mut file = FileConfig::load(cli.config.as_deref())?
-        .overlay_env(|k| std::env::var(k).ok())?;
+    let mut file =
+        FileConfig::load(cli.config.as_deref())?.overlay_env(|k| std::env::var(k).ok())?;
     if let Some(url) = cli.database_url {
         file.database_url = Some(url);
     }

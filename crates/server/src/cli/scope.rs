@@ -43,7 +43,9 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
             requires_resource,
             json,
         } => {
-            let def = server.define_scope(&name, &description, requires_resource).await?;
+            let def = server
+                .define_scope(&name, &description, requires_resource)
+                .await?;
             if json {
                 print_json(&to_json(&def));
             } else {
@@ -53,12 +55,20 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
         Command::List { json } => {
             let defs = server.store().list_scopes().await?;
             if json {
-                print_json(&serde_json::Value::Array(defs.iter().map(to_json).collect()));
+                print_json(&serde_json::Value::Array(
+                    defs.iter().map(to_json).collect(),
+                ));
             } else if defs.is_empty() {
-                println!("no scopes defined; add one with `portcullis scope define NAME --description TEXT`");
+                println!(
+                    "no scopes defined; add one with `portcullis scope define NAME --description TEXT`"
+                );
             } else {
                 for d in defs {
-                    let flag = if d.requires_resource { " (needs NAME__RESOURCEID)" } else { "" };
+                    let flag = if d.requires_resource {
+                        " (needs NAME__RESOURCEID)"
+                    } else {
+                        ""
+                    };
                     println!("{}{flag}\t{}", d.name, d.description);
                 }
             }

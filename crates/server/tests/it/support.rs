@@ -78,8 +78,17 @@ impl TestServer {
     pub async fn client_with(&self, scope: &str, tune: impl FnOnce(&mut ClientSpec)) -> TestClient {
         for s in ScopeSet::parse(scope).unwrap().iter() {
             let (name, _) = s.split_resource();
-            if self.server().store().list_scopes().await.unwrap().iter().all(|d| d.name != name) {
-                self.define_scope(name, s.split_resource().1.is_some()).await;
+            if self
+                .server()
+                .store()
+                .list_scopes()
+                .await
+                .unwrap()
+                .iter()
+                .all(|d| d.name != name)
+            {
+                self.define_scope(name, s.split_resource().1.is_some())
+                    .await;
             }
         }
         let mut spec = ClientSpec {
@@ -101,7 +110,12 @@ impl TestServer {
     }
 
     /// POSTs a form with HTTP Basic client authentication.
-    pub async fn post_form(&self, path: &str, c: &TestClient, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn post_form(
+        &self,
+        path: &str,
+        c: &TestClient,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
         self.http
             .post(self.url(path))
             .basic_auth(c.id.as_str(), Some(c.secret.expose()))
@@ -124,7 +138,9 @@ impl TestServer {
     }
 
     pub async fn introspect(&self, caller: &TestClient, token: &str) -> Value {
-        let res = self.post_form("/oauth/introspect", caller, &[("token", token)]).await;
+        let res = self
+            .post_form("/oauth/introspect", caller, &[("token", token)])
+            .await;
         assert_eq!(res.status(), 200);
         res.json().await.unwrap()
     }
@@ -134,10 +150,15 @@ impl TestServer {
 pub async fn assert_oauth_error(res: reqwest::Response, status: u16, code: &str) -> String {
     assert_eq!(res.status().as_u16(), status, "status for {code}");
     assert_eq!(
-        res.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        res.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
         Some("application/json")
     );
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], code, "{body}");
-    body["error_description"].as_str().expect("a description").to_owned()
+    body["error_description"]
+        .as_str()
+        .expect("a description")
+        .to_owned()
 }

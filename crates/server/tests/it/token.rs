@@ -27,8 +27,12 @@ async fn client_credentials_with_basic_auth_issues_an_rfc9068_jwt() {
     assert!(body.get("refresh_token").is_none());
 
     let token = body["access_token"].as_str().unwrap();
-    let header: Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap()).unwrap();
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(token.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(header["typ"], "at+jwt");
     assert_eq!(header["alg"], "ES256");
     assert!(header["kid"].is_string());
@@ -40,7 +44,10 @@ async fn client_credentials_with_basic_auth_issues_an_rfc9068_jwt() {
     assert_eq!(claims["aud"], s.issuer());
     assert_eq!(claims["scope"], "read write");
     assert!(claims["jti"].as_str().unwrap().len() >= 16);
-    let (iat, exp) = (claims["iat"].as_i64().unwrap(), claims["exp"].as_i64().unwrap());
+    let (iat, exp) = (
+        claims["iat"].as_i64().unwrap(),
+        claims["exp"].as_i64().unwrap(),
+    );
     assert_eq!(exp - iat, 3600);
     assert_eq!(body["expires"].as_i64().unwrap(), exp);
 }
@@ -88,9 +95,13 @@ async fn basic_credentials_may_be_form_encoded_or_plain() {
     let c = s.client("read").await;
     // RFC 6749 §2.3.1 form-encodes before base64; our ids and secrets are
     // URL-safe, so percent-encoding a character that needs none must work.
-    let encoded_id: String = c.id.as_str().replace('-', "%2D");
+    let id = c.id.as_str();
+    let encoded_id = format!("%{:02X}{}", id.as_bytes()[0], &id[1..]);
     for id in [c.id.as_str().to_owned(), encoded_id] {
-        let value = format!("Basic {}", STANDARD.encode(format!("{id}:{}", c.secret.expose())));
+        let value = format!(
+            "Basic {}",
+            STANDARD.encode(format!("{id}:{}", c.secret.expose()))
+        );
         let res = s
             .http
             .post(s.url("/oauth/token"))
@@ -131,20 +142,31 @@ async fn scopes_are_narrowed_checked_and_resource_scoped() {
     assert_eq!(claims_of(&token)["scope"], "read write");
 
     let res = s
-        .post_form("/oauth/token", &c, &[("grant_type", "client_credentials"), ("scope", "admin")])
+        .post_form(
+            "/oauth/token",
+            &c,
+            &[("grant_type", "client_credentials"), ("scope", "admin")],
+        )
         .await;
     assert_oauth_error(res, 400, "invalid_scope").await;
     let res = s
         .post_form(
             "/oauth/token",
             &c,
-            &[("grant_type", "client_credentials"), ("scope", "ADDON_USER_APPROVED")],
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "ADDON_USER_APPROVED"),
+            ],
         )
         .await;
     let d = assert_oauth_error(res, 400, "invalid_scope").await;
     assert!(d.contains("resource id"), "{d}");
     let res = s
-        .post_form("/oauth/token", &c, &[("grant_type", "client_credentials"), ("scope", "read\"x")])
+        .post_form(
+            "/oauth/token",
+            &c,
+            &[("grant_type", "client_credentials"), ("scope", "read\"x")],
+        )
         .await;
     assert_oauth_error(res, 400, "invalid_scope").await;
 }
@@ -152,14 +174,19 @@ async fn scopes_are_narrowed_checked_and_resource_scoped() {
 #[tokio::test]
 async fn per_client_token_lifetime() {
     let s = TestServer::start().await;
-    let c = s.client_with("read", |spec| spec.token_lifetime = Some(120)).await;
+    let c = s
+        .client_with("read", |spec| spec.token_lifetime = Some(120))
+        .await;
     let res = s
         .post_form("/oauth/token", &c, &[("grant_type", "client_credentials")])
         .await;
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["expires_in"], 120);
     let claims = claims_of(body["access_token"].as_str().unwrap());
-    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 120);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        120
+    );
 }
 
 #[tokio::test]
@@ -204,7 +231,10 @@ async fn client_authentication_failures_are_401_invalid_client() {
     let res = s
         .http
         .post(s.url("/oauth/token"))
-        .form(&[("grant_type", "client_credentials"), ("client_id", c.id.as_str())])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", c.id.as_str()),
+        ])
         .send()
         .await
         .unwrap();
@@ -215,17 +245,24 @@ async fn client_authentication_failures_are_401_invalid_client() {
 async fn grant_type_must_be_supported_and_allowed() {
     let s = TestServer::start().await;
     let c = s.client("read").await;
-    let res = s.post_form("/oauth/token", &c, &[("grant_type", "password")]).await;
+    let res = s
+        .post_form("/oauth/token", &c, &[("grant_type", "password")])
+        .await;
     assert_oauth_error(res, 400, "unsupported_grant_type").await;
 
     let code_only = s
         .client_with("read", |spec| {
             spec.grant_types = vec![GrantType::AuthorizationCode];
-            spec.redirect_uris = vec![portcullis_protocol::RedirectUri::parse("https://app.example/cb").unwrap()];
+            spec.redirect_uris =
+                vec![portcullis_protocol::RedirectUri::parse("https://app.example/cb").unwrap()];
         })
         .await;
     let res = s
-        .post_form("/oauth/token", &code_only, &[("grant_type", "client_credentials")])
+        .post_form(
+            "/oauth/token",
+            &code_only,
+            &[("grant_type", "client_credentials")],
+        )
         .await;
     assert_oauth_error(res, 400, "unauthorized_client").await;
 }
@@ -247,7 +284,11 @@ async fn rotated_and_deleted_clients_stop_authenticating() {
     s.token(&rotated, None).await;
     s.server().delete_client(&c.id).await.unwrap();
     let res = s
-        .post_form("/oauth/token", &rotated, &[("grant_type", "client_credentials")])
+        .post_form(
+            "/oauth/token",
+            &rotated,
+            &[("grant_type", "client_credentials")],
+        )
         .await;
     assert_oauth_error(res, 401, "invalid_client").await;
 }
@@ -270,7 +311,15 @@ async fn metadata_lists_what_is_implemented() {
     assert_eq!(m["grant_types_supported"], json!(["client_credentials"]));
     assert!(m.get("authorization_endpoint").is_none());
 
-    let jwks: Value = s.http.get(s.url("/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let jwks: Value = s
+        .http
+        .get(s.url("/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let key = &jwks["keys"][0];
     assert_eq!(key["alg"], "ES256");
     assert_eq!(key["use"], "sig");
@@ -286,7 +335,9 @@ async fn eddsa_and_rs256_can_be_configured() {
         let c = s.client("read").await;
         let token = s.token(&c, None).await;
         let header: Value = serde_json::from_slice(
-            &URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap(),
+            &URL_SAFE_NO_PAD
+                .decode(token.split('.').next().unwrap())
+                .unwrap(),
         )
         .unwrap();
         assert_eq!(header["alg"], alg);

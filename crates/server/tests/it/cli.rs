@@ -1,0 +1,237 @@
+//! The administrative CLI on the configured store.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub fn portcullis(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .current_dir(dir)
+        .env_remove("PORTCULLIS_DATABASE_URL")
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn ok_json(dir: &Path, args: &[&str]) -> Value {
+    let out = portcullis(dir, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON document")
+}
+
+/// Fails with exactly one line on stderr that mentions `needle`.
+fn fails_naming(dir: &Path, args: &[&str], needle: &str) {
+    let out = portcullis(dir, args);
+    assert!(!out.status.success(), "{args:?} should fail");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.contains(needle), "`{needle}` in: {err}");
+}
+
+#[test]
+fn client_lifecycle_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok_json(
+        d,
+        &[
+            "scope",
+            "define",
+            "read",
+            "--description",
+            "Read your data",
+            "--json",
+        ],
+    );
+    ok_json(
+        d,
+        &[
+            "scope",
+            "define",
+            "ADDON_USER_APPROVED",
+            "--description",
+            "Approve add-ons",
+            "--requires-resource",
+            "--json",
+        ],
+    );
+    let scopes = ok_json(d, &["scope", "list", "--json"]);
+    assert_eq!(scopes.as_array().unwrap().len(), 2);
+    assert!(d.join("portcullis-data/portcullis.db").exists());
+
+    let created = ok_json(
+        d,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Acme",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "read ADDON_USER_APPROVED",
+            "--token-lifetime",
+            "600",
+            "--json",
+        ],
+    );
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(secret.len(), 43);
+    assert_eq!(created["token_lifetime"], 600);
+
+    let shown = ok_json(d, &["client", "show", &id, "--json"]);
+    assert!(
+        shown.get("client_secret").is_none(),
+        "the secret is shown once"
+    );
+    assert_eq!(shown["scope"], "ADDON_USER_APPROVED read");
+
+    let listed = ok_json(d, &["client", "list", "--json"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+
+    let updated = ok_json(
+        d,
+        &[
+            "client", "update", &id, "--name", "Acme 2", "--scope", "read", "--json",
+        ],
+    );
+    assert_eq!(updated["name"], "Acme 2");
+    assert_eq!(updated["scope"], "read");
+
+    let rotated = ok_json(d, &["client", "rotate-secret", &id, "--json"]);
+    assert_ne!(rotated["client_secret"].as_str().unwrap(), secret);
+
+    let public = ok_json(
+        d,
+        &[
+            "client",
+            "create",
+            "--name",
+            "SPA",
+            "--grant-type",
+            "authorization_code",
+            "--redirect-uri",
+            "http://127.0.0.1:9000/cb",
+            "--public",
+            "--json",
+        ],
+    );
+    assert!(public.get("client_secret").is_none());
+    assert_eq!(public["public"], true);
+    assert_eq!(public["require_pkce"], true);
+
+    let out = portcullis(d, &["client", "delete", &id]);
+    assert!(out.status.success());
+    fails_naming(d, &["client", "show", &id], "not found");
+
+    let keys = ok_json(d, &["keys", "list", "--json"]);
+    assert_eq!(keys[0]["alg"], "ES256");
+    assert_eq!(keys[0]["state"], "active");
+}
+
+#[test]
+fn bad_input_gets_one_line_naming_the_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok_json(
+        d,
+        &["scope", "define", "read", "--description", "Read", "--json"],
+    );
+    let create = |extra: &[&str]| {
+        let mut args = vec!["client", "create", "--name", "x", "--scope", "read"];
+        args.extend_from_slice(extra);
+        args.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let run = |extra: &[&str], needle: &str| {
+        let args = create(extra);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        fails_naming(d, &refs, needle);
+    };
+    run(
+        &["--grant-type", "password"],
+        "unknown grant type `password`",
+    );
+    run(
+        &[
+            "--grant-type",
+            "authorization_code",
+            "--redirect-uri",
+            "/cb",
+        ],
+        "not an absolute URI",
+    );
+    run(
+        &[
+            "--grant-type",
+            "authorization_code",
+            "--redirect-uri",
+            "https://a.example/cb?x=1",
+        ],
+        "query",
+    );
+    run(
+        &[
+            "--grant-type",
+            "authorization_code",
+            "--redirect-uri",
+            "https://a.example/cb#f",
+        ],
+        "fragment",
+    );
+    run(
+        &[
+            "--grant-type",
+            "authorization_code",
+            "--redirect-uri",
+            "http://a.example/cb",
+        ],
+        "http on a non-loopback host",
+    );
+    fails_naming(
+        d,
+        &[
+            "client",
+            "create",
+            "--name",
+            "x",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "nope",
+        ],
+        "unknown scope `nope`",
+    );
+    fails_naming(
+        d,
+        &[
+            "client",
+            "create",
+            "--name",
+            "x",
+            "--grant-type",
+            "client_credentials",
+            "--public",
+        ],
+        "public client cannot use client_credentials",
+    );
+    fails_naming(d, &["scope", "define", "a__b", "--description", "x"], "__");
+    fails_naming(d, &["client", "rotate-secret", "nope"], "not found");
+}
+
+#[test]
+fn a_bad_config_file_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("p.toml");
+    std::fs::write(&cfg, "listen = \"127.0.0.1:0\"\nlisten_addr = 1\n").unwrap();
+    fails_naming(
+        dir.path(),
+        &["--config", cfg.to_str().unwrap(), "client", "list"],
+        "listen_addr",
+    );
+}
