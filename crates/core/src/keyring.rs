@@ -209,6 +209,62 @@ fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+fn signs_at(active_at: i64, retired_at: Option<i64>, now: i64) -> bool {
+    active_at <= now && retired_at.is_none_or(|r| r > now)
+}
+
+impl SigningKeyRecord {
+    /// May sign at `now` (the newest such key does).
+    pub fn may_sign_at(&self, now: i64) -> bool {
+        signs_at(self.active_at, self.retired_at, now)
+    }
+
+    /// Still in the JWK Set at `now`: until every token it could have
+    /// signed has expired.
+    pub fn is_published_at(&self, now: i64) -> bool {
+        self.retired_at
+            .is_none_or(|r| r + MAX_TOKEN_LIFETIME + 60 >= now)
+    }
+}
+
+/// Where a key is in its life, for `keys list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyState {
+    /// In the JWK Set, signing from `active_at` on.
+    Next,
+    /// Signs new tokens.
+    Active,
+    /// In the JWK Set for tokens it signed; signs nothing new.
+    Retired,
+    /// Out of the JWK Set; every token it signed has expired.
+    Expired,
+}
+
+/// The state of each key at `now`.
+pub fn key_states(records: &[SigningKeyRecord], now: i64) -> Vec<(&SigningKeyRecord, KeyState)> {
+    let signer = records
+        .iter()
+        .filter(|r| r.may_sign_at(now))
+        .max_by(|a, b| (a.active_at, &a.kid).cmp(&(b.active_at, &b.kid)))
+        .map(|r| &r.kid);
+    records
+        .iter()
+        .map(|r| {
+            let state = if Some(&r.kid) == signer {
+                KeyState::Active
+            } else if !r.is_published_at(now) {
+                KeyState::Expired
+            } else if r.active_at > now {
+                KeyState::Next
+            } else {
+                KeyState::Retired
+            };
+            (r, state)
+        })
+        .collect()
+}
+
 /// One consistent view of the keys.
 pub struct KeySet {
     signing: Option<Arc<LoadedKey>>,
@@ -221,18 +277,13 @@ impl KeySet {
     /// every key not yet past its retirement grace is published.
     pub fn build(records: &[SigningKeyRecord], now: i64) -> Result<Self, KeyError> {
         let mut published = Vec::new();
-        for rec in records {
-            let expired = rec
-                .retired_at
-                .is_some_and(|r| r + MAX_TOKEN_LIFETIME + 60 < now);
-            if !expired {
-                published.push(Arc::new(LoadedKey::parse(rec)?));
-            }
+        for rec in records.iter().filter(|r| r.is_published_at(now)) {
+            published.push(Arc::new(LoadedKey::parse(rec)?));
         }
         published.sort_by(|a, b| (b.active_at, &b.kid).cmp(&(a.active_at, &a.kid)));
         let signing = published
             .iter()
-            .find(|k| k.retired_at.is_none() && k.active_at <= now)
+            .find(|k| signs_at(k.active_at, k.retired_at, now))
             .cloned();
         let jwks = JwkSet {
             keys: published.iter().map(|k| k.jwk.clone()).collect(),
@@ -376,6 +427,40 @@ mod tests {
         let other = KeySet::build(&[new_key_record(SigningAlg::ES256, 0, 0)], 0).unwrap();
         let foreign = other.signing_key().unwrap().sign(&claims()).unwrap();
         assert!(set.verify::<AccessTokenClaims>(&foreign).is_none());
+    }
+
+    #[test]
+    fn a_rotated_key_is_published_first_and_signs_after_the_delay() {
+        let current = new_key_record(SigningAlg::ES256, 0, 0);
+        let next = new_key_record(SigningAlg::ES256, 100, 700);
+        let retiring = SigningKeyRecord {
+            retired_at: Some(700),
+            ..current.clone()
+        };
+        let recs = [retiring.clone(), next.clone()];
+        let set = KeySet::build(&recs, 100).unwrap();
+        assert_eq!(set.signing_key().unwrap().kid, current.kid);
+        assert!(
+            set.find(next.kid.as_str()).is_some(),
+            "published before it signs"
+        );
+        let states: Vec<KeyState> = key_states(&recs, 100).into_iter().map(|(_, s)| s).collect();
+        assert_eq!(states, [KeyState::Active, KeyState::Next]);
+
+        let set = KeySet::build(&recs, 700).unwrap();
+        assert_eq!(set.signing_key().unwrap().kid, next.kid);
+        assert!(
+            set.find(current.kid.as_str()).is_some(),
+            "kept for its tokens"
+        );
+        let states: Vec<KeyState> = key_states(&recs, 700).into_iter().map(|(_, s)| s).collect();
+        assert_eq!(states, [KeyState::Retired, KeyState::Active]);
+        let late = 700 + MAX_TOKEN_LIFETIME + 61;
+        let states: Vec<KeyState> = key_states(&recs, late)
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect();
+        assert_eq!(states, [KeyState::Expired, KeyState::Active]);
     }
 
     #[test]

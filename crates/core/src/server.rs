@@ -9,7 +9,7 @@ use portcullis_protocol::{ClientId, OAuthError};
 use crate::cache::TtlCache;
 use crate::clock::Clock;
 use crate::keyring::{KeyError, KeyRing, KeySet, new_key_record};
-use crate::model::{Client, SigningAlg};
+use crate::model::{Client, SigningAlg, SigningKeyRecord};
 use crate::scope_policy::ScopeDefinitions;
 use crate::store::{Store, StoreError};
 
@@ -70,12 +70,15 @@ impl AuthServer {
         let records = store.list_signing_keys().await?;
         let has_current = records
             .iter()
-            .any(|k| k.alg == settings.signing_alg && k.retired_at.is_none() && k.active_at <= now);
+            .any(|k| k.alg == settings.signing_alg && k.may_sign_at(now));
         if !has_current {
             // A first start, or the configured algorithm changed: the new key
             // signs at once and the others retire (staying published while
             // their tokens live).
-            for old in records.iter().filter(|k| k.retired_at.is_none()) {
+            for old in records
+                .iter()
+                .filter(|k| k.retired_at.is_none_or(|r| r > now))
+            {
                 store.retire_signing_key(&old.kid, now).await?;
             }
             store
@@ -109,6 +112,33 @@ impl AuthServer {
 
     pub fn keys(&self) -> &KeyRing {
         &self.keys
+    }
+
+    /// Adds a signing key that is published now and signs from
+    /// `now + publish_delay`, when every current key retires. Resource
+    /// servers that cache the JWK Set see the new key before any token
+    /// signed by it.
+    pub async fn rotate_signing_key(
+        &self,
+        alg: Option<SigningAlg>,
+        publish_delay: i64,
+    ) -> Result<SigningKeyRecord, StartError> {
+        let now = self.clock.now();
+        let next = new_key_record(
+            alg.unwrap_or(self.settings.signing_alg),
+            now,
+            now + publish_delay.max(0),
+        );
+        self.store.insert_signing_key(&next).await?;
+        for old in self.store.list_signing_keys().await? {
+            if old.kid != next.kid && old.retired_at.is_none() {
+                self.store
+                    .retire_signing_key(&old.kid, next.active_at)
+                    .await?;
+            }
+        }
+        self.reload_keys().await?;
+        Ok(next)
     }
 
     /// Rereads the keys from the store, so keys rotated elsewhere (another

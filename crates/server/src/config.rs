@@ -23,6 +23,7 @@ pub struct FileConfig {
     pub token_lifetime: Option<i64>,
     pub cache_ttl_ms: Option<u64>,
     pub key_refresh_secs: Option<u64>,
+    pub key_publish_delay_secs: Option<i64>,
     pub db_max_connections: Option<u32>,
     pub db_acquire_timeout_ms: Option<u64>,
     pub log_level: Option<String>,
@@ -82,7 +83,7 @@ impl FileConfig {
         let cfg = &mut self;
         env_overlay!(cfg, lookup;
             listen, issuer, audience, data_dir, database_url, signing_alg, token_lifetime,
-            cache_ttl_ms, key_refresh_secs, db_max_connections, db_acquire_timeout_ms,
+            cache_ttl_ms, key_refresh_secs, key_publish_delay_secs, db_max_connections, db_acquire_timeout_ms,
             log_level, log_format, insecure_http_issuer);
         Ok(self)
     }
@@ -107,6 +108,8 @@ pub struct Config {
     pub token_lifetime: i64,
     pub cache_ttl: Duration,
     pub key_refresh: Duration,
+    /// Seconds a rotated key is published before it signs.
+    pub key_publish_delay: i64,
     pub db_max_connections: u32,
     pub db_acquire_timeout: Duration,
     pub log_level: String,
@@ -166,6 +169,7 @@ impl Config {
             token_lifetime,
             cache_ttl: Duration::from_millis(f.cache_ttl_ms.unwrap_or(2000)),
             key_refresh: Duration::from_secs(f.key_refresh_secs.unwrap_or(5).max(1)),
+            key_publish_delay: f.key_publish_delay_secs.unwrap_or(600).max(0),
             db_max_connections: f.db_max_connections.unwrap_or(10).max(1),
             db_acquire_timeout: Duration::from_millis(f.db_acquire_timeout_ms.unwrap_or(3000)),
             log_level: f.log_level.unwrap_or_else(|| "info".into()),

@@ -5,6 +5,7 @@
 //! binding a query to one database.)
 
 mod rows;
+pub mod testing;
 
 use std::str::FromStr;
 use std::time::Duration;

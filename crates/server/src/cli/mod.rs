@@ -49,7 +49,7 @@ enum Command {
     /// Define scopes.
     #[command(subcommand)]
     Scope(scope::Command),
-    /// Inspect signing keys.
+    /// Inspect and rotate signing keys.
     #[command(subcommand)]
     Keys(keys::Command),
 }
@@ -117,7 +117,7 @@ async fn run(cli: Cli) -> CliResult {
                 }
                 Command::Keys(c) => {
                     let server = admin_server(&config).await?;
-                    keys::run(&server, c).await
+                    keys::run(&server, c, config.key_publish_delay).await
                 }
                 Command::Serve(_) => unreachable!("handled above"),
             }

@@ -6,6 +6,7 @@ mod e2e_oauth2;
 mod errors;
 mod fuzz;
 mod introspect;
+mod postgres;
 mod revoke;
 mod serve;
 mod support;

@@ -132,7 +132,7 @@ impl TestServer {
             form.push(("scope", s));
         }
         let res = self.post_form("/oauth/token", c, &form).await;
-        assert_eq!(res.status(), 200);
+        assert_eq!(res.status(), 200, "token for {}", c.id);
         let body: Value = res.json().await.unwrap();
         body["access_token"].as_str().unwrap().to_owned()
     }

@@ -1,0 +1,308 @@
+//! Several instances on one PostgreSQL, and PostgreSQL outages. Skipped
+//! (with a message) when `PORTCULLIS_TEST_POSTGRES` is not set.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portcullis_store::testing::{fresh_postgres_database, postgres_base_url};
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+use crate::support::{TestClient, TestServer};
+
+/// A fresh database on the configured server, or `None` to skip.
+pub async fn fresh_database() -> Option<String> {
+    let Some(base) = postgres_base_url() else {
+        eprintln!("PORTCULLIS_TEST_POSTGRES is not set: PostgreSQL test skipped");
+        return None;
+    };
+    Some(
+        fresh_postgres_database(&base)
+            .await
+            .expect("create a test database"),
+    )
+}
+
+pub async fn instance(url: &str) -> TestServer {
+    let url = url.to_owned();
+    TestServer::start_with(move |f| {
+        f.database_url = Some(url);
+        f.key_refresh_secs = Some(1);
+        // Instances behind one load balancer share one issuer.
+        f.issuer = Some("http://portcullis.test".into());
+    })
+    .await
+}
+
+async fn token_status(s: &TestServer, c: &TestClient) -> u16 {
+    s.post_form("/oauth/token", c, &[("grant_type", "client_credentials")])
+        .await
+        .status()
+        .as_u16()
+}
+
+/// Polls `check` until it holds, failing after `limit`.
+async fn within<F, Fut>(limit: Duration, what: &str, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    loop {
+        if check().await {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn two_instances_share_clients_tokens_and_revocations() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let a = instance(&url).await;
+    let b = instance(&url).await;
+    let rs = a.client("read").await;
+    let c = a.client("read").await;
+
+    let token = b.token(&c, None).await;
+    assert_eq!(a.introspect(&rs, &token).await["active"], true);
+    let res = b.post_form("/oauth/revoke", &c, &[("token", &token)]).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(a.introspect(&rs, &token).await["active"], false);
+
+    // A rotated secret and a deleted client stop working on the other
+    // instance within 5 seconds (the cache bound is 2 s by default).
+    let new_secret = a.server().rotate_client_secret(&c.id).await.unwrap();
+    let took = within(
+        Duration::from_secs(5),
+        "old secret refused at B",
+        || async { token_status(&b, &c).await == 401 },
+    )
+    .await;
+    eprintln!("old secret refused at B after {took:?}");
+    let c2 = TestClient {
+        id: c.id.clone(),
+        secret: new_secret,
+    };
+    assert_eq!(token_status(&b, &c2).await, 200);
+    a.server().delete_client(&c.id).await.unwrap();
+    within(
+        Duration::from_secs(5),
+        "deleted client refused at B",
+        || async { token_status(&b, &c2).await == 401 },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_key_rotated_through_one_instance_is_served_and_used_by_the_other() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let a = instance(&url).await;
+    let b = instance(&url).await;
+    let c = a.client("read").await;
+    let rs = a.client("read").await;
+    let old_kid = kid_of(&b.token(&c, None).await);
+
+    let next = a.server().rotate_signing_key(None, 3).await.unwrap();
+    let new_kid = next.kid.to_string();
+    // Published by B before it signs with it.
+    within(
+        Duration::from_secs(3),
+        "B publishes the new key",
+        || async {
+            let jwks: Value = b
+                .http
+                .get(b.url("/jwks.json"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            jwks["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k["kid"] == new_kid.as_str())
+        },
+    )
+    .await;
+    let early = b.token(&c, None).await;
+    if b.server().now() < next.active_at {
+        assert_eq!(
+            kid_of(&early),
+            old_kid,
+            "not signing before the publish delay"
+        );
+    }
+    within(
+        Duration::from_secs(8),
+        "B signs with the new key",
+        || async { kid_of(&b.token(&c, None).await) == new_kid },
+    )
+    .await;
+    // Both the old and the new key's tokens verify everywhere.
+    assert_eq!(a.introspect(&rs, &early).await["active"], true);
+    let fresh = b.token(&c, None).await;
+    assert_eq!(a.introspect(&rs, &fresh).await["active"], true);
+    let jwks: Value = a
+        .http
+        .get(a.url("/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert!(
+        kids.contains(&old_kid.as_str()) && kids.contains(&new_kid.as_str()),
+        "{kids:?}"
+    );
+}
+
+fn kid_of(token: &str) -> String {
+    use base64::Engine as _;
+    let header = token.split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .unwrap(),
+    )
+    .unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+/// A TCP relay to PostgreSQL that the test can cut and restore, to make the
+/// database unreachable without touching the real server.
+struct Relay {
+    port: u16,
+    target: String,
+    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Relay {
+    async fn start(target: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let relay = Self {
+            port,
+            target,
+            tasks: Arc::default(),
+        };
+        relay.serve(listener);
+        relay
+    }
+
+    fn serve(&self, listener: TcpListener) {
+        let tasks = self.tasks.clone();
+        let target = self.target.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                let conn = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                tasks.lock().unwrap().push(conn);
+            }
+        });
+        self.tasks.lock().unwrap().push(accept);
+    }
+
+    /// Closes the listener and every relayed connection.
+    fn cut(&self) {
+        for t in self.tasks.lock().unwrap().drain(..) {
+            t.abort();
+        }
+    }
+
+    async fn restore(&self) {
+        let listener = loop {
+            match TcpListener::bind(("127.0.0.1", self.port)).await {
+                Ok(l) => break l,
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        };
+        self.serve(listener);
+    }
+}
+
+#[tokio::test]
+async fn a_database_outage_answers_503_quickly_and_recovers_by_itself() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let mut parsed = url::Url::parse(&url).unwrap();
+    let target = format!(
+        "{}:{}",
+        parsed.host_str().unwrap(),
+        parsed.port().unwrap_or(5432)
+    );
+    let relay = Relay::start(target).await;
+    parsed.set_port(Some(relay.port)).unwrap();
+    let relayed = parsed.to_string();
+    let s = TestServer::start_with(move |f| {
+        f.database_url = Some(relayed);
+        f.db_acquire_timeout_ms = Some(1000);
+        f.cache_ttl_ms = Some(0);
+    })
+    .await;
+    let c = s.client("read").await;
+    let token = s.token(&c, None).await;
+    assert_eq!(s.introspect(&c, &token).await["active"], true);
+
+    relay.cut();
+    let started = Instant::now();
+    let res = s
+        .post_form("/oauth/introspect", &c, &[("token", &token)])
+        .await;
+    let took = started.elapsed();
+    assert_eq!(res.status(), 503);
+    assert!(res.headers().contains_key("retry-after"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    let text = body.to_string().to_lowercase();
+    assert!(
+        !text.contains("sqlx") && !text.contains("connection"),
+        "no driver text: {text}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "answered in {took:?}, not a hang"
+    );
+    let res = s
+        .post_form("/oauth/token", &c, &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(res.status(), 503);
+    assert_eq!(
+        s.http.get(s.url("/readyz")).send().await.unwrap().status(),
+        503
+    );
+    assert_eq!(
+        s.http.get(s.url("/healthz")).send().await.unwrap().status(),
+        200
+    );
+
+    relay.restore().await;
+    within(
+        Duration::from_secs(10),
+        "recovery after the outage",
+        || async { s.http.get(s.url("/readyz")).send().await.unwrap().status() == 200 },
+    )
+    .await;
+    assert_eq!(s.introspect(&c, &token).await["active"], true);
+    assert_eq!(token_status(&s, &c).await, 200);
+}

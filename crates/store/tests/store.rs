@@ -1,0 +1,160 @@
+//! The store test suite: every test runs on SQLite, and on PostgreSQL when
+//! `PORTCULLIS_TEST_POSTGRES` names a server.
+
+use portcullis_core::keyring::new_key_record;
+use portcullis_core::model::{Client, ScopeDefinition, SigningAlg};
+use portcullis_core::store::{
+    ClientStore, KeyStore, RevocationStore, ScopeStore, Store, StoreError,
+};
+use portcullis_protocol::{ClientId, GrantType, Jti, RedirectUri, ScopeSet, Secret};
+use portcullis_store::testing::{fresh_postgres_database, postgres_base_url};
+use portcullis_store::{SqlStore, StoreOptions};
+
+/// Fresh stores to run a test on: SQLite always, PostgreSQL when configured.
+async fn stores() -> Vec<(SqlStore, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let sqlite = SqlStore::connect(&StoreOptions::new(url)).await.unwrap();
+    sqlite.migrate().await.unwrap();
+    let mut out = vec![(sqlite, Some(dir))];
+    if let Some(base) = postgres_base_url() {
+        let url = fresh_postgres_database(&base).await.unwrap();
+        let pg = SqlStore::connect(&StoreOptions::new(url)).await.unwrap();
+        pg.migrate().await.unwrap();
+        out.push((pg, None));
+    } else {
+        eprintln!("PORTCULLIS_TEST_POSTGRES is not set: PostgreSQL store tests skipped");
+    }
+    out
+}
+
+fn client(id: &str) -> Client {
+    Client {
+        id: ClientId::new(id),
+        name: "Acme".into(),
+        secret_hash: Some(Secret::new("s").hash()),
+        redirect_uris: vec![
+            RedirectUri::parse("https://a.example/cb").unwrap(),
+            RedirectUri::parse("http://127.0.0.1:9000/cb").unwrap(),
+        ],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        scopes: ScopeSet::parse("read ADDON__X1").unwrap(),
+        token_lifetime: Some(600),
+        require_pkce: true,
+        owner: Some("alice".into()),
+        created_at: 10,
+        updated_at: 10,
+    }
+}
+
+#[tokio::test]
+async fn clients_round_trip_update_rotate_and_delete() {
+    for (s, _dir) in stores().await {
+        let c = client("c1");
+        s.insert_client(&c).await.unwrap();
+        assert_eq!(
+            s.find_client(&c.id).await.unwrap().unwrap(),
+            c,
+            "{}",
+            s.backend()
+        );
+        assert!(matches!(
+            s.insert_client(&c).await,
+            Err(StoreError::Conflict(_))
+        ));
+        let public = Client {
+            secret_hash: None,
+            ..client("c2")
+        };
+        s.insert_client(&public).await.unwrap();
+        assert_eq!(s.list_clients().await.unwrap().len(), 2);
+
+        let updated = Client {
+            name: "Acme 2".into(),
+            scopes: ScopeSet::parse("read").unwrap(),
+            token_lifetime: None,
+            updated_at: 20,
+            ..c.clone()
+        };
+        assert!(s.update_client(&updated).await.unwrap());
+        assert_eq!(s.find_client(&c.id).await.unwrap().unwrap(), updated);
+
+        let new = Secret::new("new");
+        assert!(s.set_client_secret(&c.id, &new.hash(), 30).await.unwrap());
+        let got = s.find_client(&c.id).await.unwrap().unwrap();
+        assert!(got.secret_hash.unwrap().verify("new"));
+        assert!(!got.secret_hash.unwrap().verify("s"));
+        assert!(
+            !s.set_client_secret(&public.id, &new.hash(), 30)
+                .await
+                .unwrap(),
+            "a public client gets no secret"
+        );
+
+        assert!(s.delete_client(&c.id).await.unwrap());
+        assert!(!s.delete_client(&c.id).await.unwrap());
+        assert!(s.find_client(&c.id).await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn scope_definitions_upsert() {
+    for (s, _dir) in stores().await {
+        let d = ScopeDefinition {
+            name: "read".into(),
+            description: "Read".into(),
+            requires_resource: false,
+            created_at: 1,
+        };
+        s.upsert_scope(&d).await.unwrap();
+        s.upsert_scope(&ScopeDefinition {
+            description: "Read it all".into(),
+            requires_resource: true,
+            ..d.clone()
+        })
+        .await
+        .unwrap();
+        let all = s.list_scopes().await.unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].description, "Read it all");
+        assert!(all[0].requires_resource);
+    }
+}
+
+#[tokio::test]
+async fn signing_keys_are_stored_and_retired_once() {
+    for (s, _dir) in stores().await {
+        let k = new_key_record(SigningAlg::EdDSA, 5, 5);
+        s.insert_signing_key(&k).await.unwrap();
+        let all = s.list_signing_keys().await.unwrap();
+        assert_eq!(all, vec![k.clone()]);
+        assert!(s.retire_signing_key(&k.kid, 9).await.unwrap());
+        assert!(
+            !s.retire_signing_key(&k.kid, 10).await.unwrap(),
+            "retired once"
+        );
+        assert_eq!(s.list_signing_keys().await.unwrap()[0].retired_at, Some(9));
+    }
+}
+
+#[tokio::test]
+async fn revoked_access_tokens_are_kept_until_expiry() {
+    for (s, _dir) in stores().await {
+        let j = Jti::new("j1");
+        s.revoke_access_token(&j, 100).await.unwrap();
+        s.revoke_access_token(&j, 100).await.unwrap();
+        assert!(s.is_access_token_revoked(&j).await.unwrap());
+        assert!(!s.is_access_token_revoked(&Jti::new("j2")).await.unwrap());
+        assert_eq!(s.purge_expired(99).await.unwrap(), 0);
+        assert_eq!(s.purge_expired(100).await.unwrap(), 1);
+        assert!(!s.is_access_token_revoked(&j).await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_and_ping_works() {
+    for (s, _dir) in stores().await {
+        s.migrate().await.unwrap();
+        s.ping().await.unwrap();
+    }
+}
