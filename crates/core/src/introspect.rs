@@ -18,6 +18,15 @@ impl AuthServer {
         {
             return Ok(IntrospectionResponse::inactive());
         }
+        // A user token lives only as long as its grant and its user.
+        if let Some(gid) = &claims.gid
+            && self
+                .live_consent(gid, &portcullis_protocol::UserId::new(&claims.sub))
+                .await
+                .is_err()
+        {
+            return Ok(IntrospectionResponse::inactive());
+        }
         Ok(IntrospectionResponse {
             active: true,
             scope: Some(claims.scope),

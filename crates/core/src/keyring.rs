@@ -373,6 +373,7 @@ mod tests {
             jti: Jti::new("j1"),
             iat: 1_000,
             exp: 4_600,
+            gid: None,
         }
     }
 

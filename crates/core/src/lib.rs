@@ -2,6 +2,7 @@
 //! HTTP crate parses requests into the types here, and the store crate
 //! implements the traits in [`store`].
 
+pub mod authorize;
 pub mod cache;
 pub mod client_auth;
 pub mod clock;
@@ -9,12 +10,16 @@ pub mod grant;
 pub mod introspect;
 pub mod keyring;
 pub mod model;
+pub mod password;
+pub mod pkce;
 pub mod registry;
 pub mod revoke;
 pub mod scope_policy;
 pub mod server;
+pub mod session;
 pub mod store;
 pub mod token;
+pub mod users;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use server::{AuthServer, Settings};

@@ -1,6 +1,8 @@
 //! Records as the domain sees them.
 
-use portcullis_protocol::{ClientId, GrantType, KeyId, RedirectUri, ScopeSet, SecretHash};
+use portcullis_protocol::{
+    ClientId, GrantType, Jti, KeyId, RedirectUri, ScopeSet, SecretHash, UserId,
+};
 use serde::{Deserialize, Serialize};
 
 /// A registered client. Confidential clients have a secret hash; public
@@ -92,4 +94,121 @@ impl std::fmt::Debug for SigningKeyRecord {
             .field("retired_at", &self.retired_at)
             .finish_non_exhaustive()
     }
+}
+
+/// An end user who logs in to approve clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    pub disabled: bool,
+    pub admin: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A grant: the user's consent to a client for some scopes. Tokens point at
+/// it, so revoking it revokes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    pub id: String,
+    pub user_id: UserId,
+    pub client_id: ClientId,
+    pub scopes: ScopeSet,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// An authorization request waiting for the user to log in or consent,
+/// held server-side and referred to by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingAuthorization {
+    pub id: String,
+    pub client_id: ClientId,
+    pub redirect_uri: RedirectUri,
+    pub response_type: ResponseType,
+    pub scopes: ScopeSet,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Option<String>,
+    /// Set once a logged-in user has taken the request up.
+    pub user_id: Option<UserId>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseType {
+    Code,
+    Token,
+}
+
+impl ResponseType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Code => "code",
+            Self::Token => "token",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "code" => Some(Self::Code),
+            "token" => Some(Self::Token),
+            _ => None,
+        }
+    }
+}
+
+/// An issued authorization code, keyed by its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationCode {
+    pub code_hash: SecretHash,
+    pub client_id: ClientId,
+    pub user_id: UserId,
+    pub consent_id: String,
+    pub redirect_uri: RedirectUri,
+    pub scopes: ScopeSet,
+    pub code_challenge: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// What a code's redemption produced, recorded atomically with the
+/// redemption so that a replay can revoke it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redemption {
+    pub family_id: String,
+    pub access_jti: Jti,
+    pub access_exp: i64,
+    pub redeemed_at: i64,
+}
+
+/// A refresh token, keyed by its hash. Tokens of one family descend from
+/// one code redemption; each use rotates to a new member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenRecord {
+    pub token_hash: SecretHash,
+    pub family_id: String,
+    pub client_id: ClientId,
+    pub user_id: UserId,
+    pub consent_id: String,
+    pub scopes: ScopeSet,
+    /// The access token issued beside it, revoked with the family.
+    pub access_jti: Jti,
+    pub access_exp: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// A browser session of a logged-in user, keyed by the hash of its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id_hash: SecretHash,
+    pub user_id: UserId,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
 }

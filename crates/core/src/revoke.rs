@@ -13,6 +13,14 @@ impl AuthServer {
     /// used to probe which tokens exist.
     pub async fn revoke(&self, client: &Client, token: &str) -> Result<(), OAuthError> {
         let Some(claims) = self.verify_access_token(token) else {
+            // Perhaps a refresh token: revoking it ends its whole family and
+            // the access tokens issued with it (§2.1).
+            let hash = portcullis_protocol::Secret::new(token).hash();
+            let now = self.now();
+            if let Some(family) = self.store.find_live_family(&hash, &client.id).await? {
+                let jtis = self.store.revoke_refresh_family(&family, now).await?;
+                self.revoke_jtis(jtis).await?;
+            }
             return Ok(());
         };
         if claims.client_id != client.id {

@@ -54,6 +54,7 @@ pub struct AuthServer {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: Settings,
     pub(crate) keys: KeyRing,
+    pub(crate) resource_hook: Option<Arc<dyn crate::authorize::ResourceOwnership>>,
     clients: TtlCache<ClientId, Option<Arc<Client>>>,
     scopes: TtlCache<(), Arc<ScopeDefinitions>>,
 }
@@ -89,6 +90,7 @@ impl AuthServer {
         let records = store.list_signing_keys().await?;
         let keys = KeyRing::new(KeySet::build(&records, now)?);
         Ok(Self {
+            resource_hook: None,
             clients: TtlCache::new(settings.cache_ttl, 10_000),
             scopes: TtlCache::new(settings.cache_ttl, 1),
             store,
@@ -96,6 +98,11 @@ impl AuthServer {
             settings,
             keys,
         })
+    }
+
+    /// Asks `hook` before granting any `NAME__RESOURCEID` permission.
+    pub fn set_resource_hook(&mut self, hook: Arc<dyn crate::authorize::ResourceOwnership>) {
+        self.resource_hook = Some(hook);
     }
 
     pub fn settings(&self) -> &Settings {

@@ -3,9 +3,12 @@
 //! atomically, `revoke_*`.
 
 use async_trait::async_trait;
-use portcullis_protocol::{ClientId, Jti, KeyId, OAuthError, SecretHash};
+use portcullis_protocol::{ClientId, Jti, KeyId, OAuthError, SecretHash, UserId};
 
-use crate::model::{Client, ScopeDefinition, SigningKeyRecord};
+use crate::model::{
+    AuthorizationCode, Client, Consent, PendingAuthorization, Redemption, RefreshTokenRecord,
+    ScopeDefinition, Session, SigningKeyRecord, User,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -68,7 +71,136 @@ pub trait RevocationStore: Send + Sync {
 }
 
 #[async_trait]
-pub trait Store: ClientStore + ScopeStore + KeyStore + RevocationStore + 'static {
+pub trait UserStore: Send + Sync {
+    async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
+    async fn find_user(&self, id: &UserId) -> Result<Option<User>, StoreError>;
+    async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
+    async fn list_users(&self) -> Result<Vec<User>, StoreError>;
+    async fn set_user_password(
+        &self,
+        id: &UserId,
+        hash: &str,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    async fn set_user_disabled(
+        &self,
+        id: &UserId,
+        disabled: bool,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
+    async fn find_session(&self, id_hash: &SecretHash) -> Result<Option<Session>, StoreError>;
+    async fn touch_session(&self, id_hash: &SecretHash, now: i64) -> Result<(), StoreError>;
+    async fn delete_session(&self, id_hash: &SecretHash) -> Result<(), StoreError>;
+}
+
+/// Failed-login counters, by key (an account or a client address).
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// `(failures, blocked_until)` for `key`.
+    async fn find_throttle(&self, key: &str) -> Result<Option<(i64, i64)>, StoreError>;
+    async fn record_failure(
+        &self,
+        key: &str,
+        failures: i64,
+        blocked_until: i64,
+    ) -> Result<(), StoreError>;
+    async fn clear_throttle(&self, key: &str) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait AuthorizationStore: Send + Sync {
+    async fn insert_pending(&self, p: &PendingAuthorization) -> Result<(), StoreError>;
+    async fn find_pending(&self, id: &str) -> Result<Option<PendingAuthorization>, StoreError>;
+    /// Binds the request to the user who took it up, once.
+    async fn claim_pending(&self, id: &str, user: &UserId) -> Result<bool, StoreError>;
+    /// Consumes the request atomically: only one decision per request.
+    async fn take_pending(&self, id: &str) -> Result<Option<PendingAuthorization>, StoreError>;
+
+    async fn insert_code(&self, code: &AuthorizationCode) -> Result<(), StoreError>;
+    /// Marks the code redeemed, atomically and only once, recording what the
+    /// redemption produces. `None` when it is unknown or already redeemed.
+    async fn take_code(
+        &self,
+        code_hash: &SecretHash,
+        redemption: &Redemption,
+    ) -> Result<Option<AuthorizationCode>, StoreError>;
+    /// What an earlier redemption of this code produced, if it was redeemed.
+    async fn find_redemption(
+        &self,
+        code_hash: &SecretHash,
+    ) -> Result<Option<Redemption>, StoreError>;
+}
+
+#[async_trait]
+pub trait ConsentStore: Send + Sync {
+    /// Records consent for `scopes`, adding to any earlier consent of this
+    /// user for this client (a revoked one is replaced).
+    async fn upsert_consent(&self, consent: &Consent) -> Result<Consent, StoreError>;
+    async fn find_consent(&self, id: &str) -> Result<Option<Consent>, StoreError>;
+    async fn find_active_consent(
+        &self,
+        user: &UserId,
+        client: &ClientId,
+    ) -> Result<Option<Consent>, StoreError>;
+    async fn list_consents(&self, user: &UserId) -> Result<Vec<Consent>, StoreError>;
+    async fn revoke_consent(&self, id: &str, now: i64) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+pub trait RefreshTokenStore: Send + Sync {
+    async fn insert_refresh_token(&self, t: &RefreshTokenRecord) -> Result<(), StoreError>;
+    /// Marks the token rotated, atomically and only once. `None` when it is
+    /// unknown, already rotated or revoked.
+    async fn take_refresh_token(
+        &self,
+        hash: &SecretHash,
+        now: i64,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError>;
+    /// The token whatever its state, to tell a replay from garbage.
+    async fn find_refresh_token(
+        &self,
+        hash: &SecretHash,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError>;
+    /// Revokes every live token of the family; returns the access tokens
+    /// issued beside them (jti, exp) so they can be revoked too.
+    async fn revoke_refresh_family(
+        &self,
+        family_id: &str,
+        now: i64,
+    ) -> Result<Vec<(Jti, i64)>, StoreError>;
+    /// Same, for every family under a consent.
+    async fn revoke_refresh_by_consent(
+        &self,
+        consent_id: &str,
+        now: i64,
+    ) -> Result<Vec<(Jti, i64)>, StoreError>;
+    /// The family of a live (unrevoked) token issued to `client`.
+    async fn find_live_family(
+        &self,
+        hash: &SecretHash,
+        client: &ClientId,
+    ) -> Result<Option<String>, StoreError>;
+}
+
+#[async_trait]
+pub trait Store:
+    ClientStore
+    + ScopeStore
+    + KeyStore
+    + RevocationStore
+    + UserStore
+    + SessionStore
+    + ThrottleStore
+    + AuthorizationStore
+    + ConsentStore
+    + RefreshTokenStore
+    + 'static
+{
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -27,26 +27,53 @@ impl IssuedAccessToken {
 }
 
 impl AuthServer {
-    /// Signs an access token for `subject`, issued to `client`.
+    /// Signs an access token for `subject`, issued to `client`, under the
+    /// grant `gid` when it acts for a user.
     pub fn issue_access_token(
         &self,
         client: &Client,
         subject: &str,
         scope: ScopeSet,
+        gid: Option<&str>,
     ) -> Result<IssuedAccessToken, OAuthError> {
-        let now = self.clock.now();
-        let lifetime = client
+        let (jti, exp) = self.next_access_token_id(client);
+        self.sign_access_token(client, subject, scope, gid, jti, exp)
+    }
+
+    /// A fresh `jti` and the expiry a token issued now to `client` gets.
+    pub(crate) fn next_access_token_id(&self, client: &Client) -> (Jti, i64) {
+        (
+            Jti::new(random_id::<16>()),
+            self.clock.now() + self.token_lifetime(client),
+        )
+    }
+
+    fn token_lifetime(&self, client: &Client) -> i64 {
+        client
             .token_lifetime
-            .unwrap_or(self.settings.default_token_lifetime);
+            .unwrap_or(self.settings.default_token_lifetime)
+    }
+
+    pub(crate) fn sign_access_token(
+        &self,
+        client: &Client,
+        subject: &str,
+        scope: ScopeSet,
+        gid: Option<&str>,
+        jti: Jti,
+        exp: i64,
+    ) -> Result<IssuedAccessToken, OAuthError> {
+        let lifetime = self.token_lifetime(client);
         let claims = AccessTokenClaims {
             iss: self.settings.issuer.clone(),
             sub: subject.to_owned(),
             aud: self.settings.audience.clone(),
             client_id: client.id.clone(),
             scope,
-            jti: Jti::new(random_id::<16>()),
-            iat: now,
-            exp: now + lifetime,
+            jti,
+            iat: exp - lifetime,
+            exp,
+            gid: gid.map(str::to_owned),
         };
         let keys = self.keys.current();
         let key = keys

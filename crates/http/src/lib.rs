@@ -4,7 +4,8 @@
 
 mod client_auth;
 pub mod error;
-mod params;
+mod pages;
+pub mod params;
 mod routes;
 
 use std::sync::Arc;

@@ -60,13 +60,7 @@ impl Params {
 
     pub fn from_form(body: &[u8]) -> Result<Self, OAuthError> {
         let mut params = Params::default();
-        for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-            let (name, value) = match pair.iter().position(|&b| b == b'=') {
-                Some(i) => (&pair[..i], &pair[i + 1..]),
-                None => (pair, &b""[..]),
-            };
-            let name = form_decode(name)?;
-            let value = form_decode(value)?;
+        for (name, value) in form_pairs(body)? {
             params.insert(name, value)?;
         }
         Ok(params)
@@ -81,6 +75,21 @@ impl Params {
             .map_err(|_| OAuthError::invalid_request("malformed JSON body: trailing characters"))?;
         Ok(params)
     }
+}
+
+/// Every name/value pair of a form or query string, in order, repeats
+/// included; only bytes that are not UTF-8 are an error.
+pub fn form_pairs(body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
+    body.split(|&b| b == b'&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (name, value) = match pair.iter().position(|&b| b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &b""[..]),
+            };
+            Ok((form_decode(name)?, form_decode(value)?))
+        })
+        .collect()
 }
 
 /// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a

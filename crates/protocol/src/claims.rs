@@ -19,4 +19,8 @@ pub struct AccessTokenClaims {
     pub jti: Jti,
     pub iat: i64,
     pub exp: i64,
+    /// The grant (the user's consent) a user token was issued under, so that
+    /// revoking the consent deactivates the token. Absent for client tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
 }

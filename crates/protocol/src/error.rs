@@ -21,6 +21,9 @@ pub enum ErrorCode {
     UnsupportedTokenType,
     ServerError,
     TemporarilyUnavailable,
+    /// OpenID Connect's answers to `prompt=none`, which OAuth clients use too.
+    LoginRequired,
+    ConsentRequired,
 }
 
 impl ErrorCode {
@@ -37,6 +40,8 @@ impl ErrorCode {
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
         }
     }
 }
@@ -92,6 +97,9 @@ impl OAuthError {
     }
     pub fn unsupported_grant_type(d: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::UnsupportedGrantType, d)
+    }
+    pub fn access_denied(d: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::AccessDenied, d)
     }
     pub fn server_error(cause: impl fmt::Display) -> Self {
         Self::new(ErrorCode::ServerError, "internal error").with_cause(cause)

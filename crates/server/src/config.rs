@@ -29,6 +29,8 @@ pub struct FileConfig {
     pub log_level: Option<String>,
     pub log_format: Option<String>,
     pub insecure_http_issuer: Option<bool>,
+    /// Asked before a `NAME__RESOURCEID` permission is granted.
+    pub resource_hook_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +86,7 @@ impl FileConfig {
         env_overlay!(cfg, lookup;
             listen, issuer, audience, data_dir, database_url, signing_alg, token_lifetime,
             cache_ttl_ms, key_refresh_secs, key_publish_delay_secs, db_max_connections, db_acquire_timeout_ms,
-            log_level, log_format, insecure_http_issuer);
+            log_level, log_format, insecure_http_issuer, resource_hook_url);
         Ok(self)
     }
 }
@@ -115,6 +117,7 @@ pub struct Config {
     pub log_level: String,
     pub log_format: LogFormat,
     pub insecure_http_issuer: bool,
+    pub resource_hook_url: Option<String>,
 }
 
 impl Config {
@@ -175,6 +178,18 @@ impl Config {
             log_level: f.log_level.unwrap_or_else(|| "info".into()),
             log_format,
             insecure_http_issuer: f.insecure_http_issuer.unwrap_or(false),
+            resource_hook_url: f
+                .resource_hook_url
+                .map(|u| {
+                    url::Url::parse(&u)
+                        .ok()
+                        .filter(|p| matches!(p.scheme(), "http" | "https"))
+                        .map(|_| u.clone())
+                        .ok_or_else(|| {
+                            ConfigError(format!("resource_hook_url: `{u}` is not an http(s) URL"))
+                        })
+                })
+                .transpose()?,
         };
         config.check_transport()?;
         Ok(config)

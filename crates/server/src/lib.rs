@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+mod hook;
 pub mod logging;
 
 use std::net::SocketAddr;
@@ -53,7 +54,11 @@ pub async fn auth_server(
     store: Arc<SqlStore>,
     issuer: &str,
 ) -> Result<Arc<AuthServer>, StartError> {
-    let server = AuthServer::start(store, Arc::new(SystemClock), config.settings(issuer)).await?;
+    let mut server =
+        AuthServer::start(store, Arc::new(SystemClock), config.settings(issuer)).await?;
+    if let Some(url) = &config.resource_hook_url {
+        server.set_resource_hook(Arc::new(hook::HttpResourceHook::new(url.clone())));
+    }
     Ok(Arc::new(server))
 }
 
@@ -108,11 +113,14 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     spawn_maintenance(server.clone(), config.key_refresh, shutdown.subscribe());
     let app = portcullis_http::router(portcullis_http::AppState::new(server.clone()));
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await
     });
     Ok(Running {
         addr,

@@ -4,8 +4,21 @@
 //! (`sqlx::Any` is avoided for its type gaps, and compile-time `query!` for
 //! binding a query to one database.)
 
+/// Runs the same body on whichever pool this store has; the body is
+/// compiled once per database, so each gets its own types.
+macro_rules! on_pool {
+    ($self:ident, $pool:ident => $body:expr) => {
+        match &$self.pool {
+            Pool::Sqlite($pool) => $body,
+            Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+mod grants;
 mod rows;
 pub mod testing;
+mod users;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -47,17 +60,6 @@ impl StoreOptions {
 enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
-}
-
-/// Runs the same body on whichever pool this store has; the body is
-/// compiled once per database, so each gets its own types.
-macro_rules! on_pool {
-    ($self:ident, $pool:ident => $body:expr) => {
-        match &$self.pool {
-            Pool::Sqlite($pool) => $body,
-            Pool::Postgres($pool) => $body,
-        }
-    };
 }
 
 pub struct SqlStore {
@@ -127,7 +129,7 @@ impl SqlStore {
 }
 
 /// Driver errors become store errors; their text is for the log only.
-fn map_err(e: sqlx::Error) -> StoreError {
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
             StoreError::Unavailable(e.to_string())

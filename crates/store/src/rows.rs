@@ -5,9 +5,12 @@
 use std::fmt::Display;
 use std::str::FromStr;
 
-use portcullis_core::model::{Client, ScopeDefinition, SigningAlg, SigningKeyRecord};
+use portcullis_core::model::{
+    AuthorizationCode, Client, Consent, PendingAuthorization, Redemption, RefreshTokenRecord,
+    ResponseType, ScopeDefinition, Session, SigningAlg, SigningKeyRecord, User,
+};
 use portcullis_core::store::StoreError;
-use portcullis_protocol::{ClientId, KeyId, ScopeSet, SecretHash};
+use portcullis_protocol::{ClientId, Jti, KeyId, RedirectUri, ScopeSet, SecretHash, UserId};
 
 pub(crate) fn join<T: Display>(items: &[T]) -> String {
     items
@@ -123,6 +126,203 @@ impl KeyRow {
             created_at: self.created_at,
             active_at: self.active_at,
             retired_at: self.retired_at,
+        })
+    }
+}
+
+fn hash(bytes: &[u8], what: &str) -> Result<SecretHash, StoreError> {
+    SecretHash::from_slice(bytes).ok_or_else(|| StoreError::Other(format!("malformed {what} hash")))
+}
+
+fn scopes(s: &str) -> Result<ScopeSet, StoreError> {
+    ScopeSet::parse(s).map_err(|e| StoreError::Other(format!("stored scopes: {e}")))
+}
+
+fn redirect(s: &str) -> Result<RedirectUri, StoreError> {
+    RedirectUri::parse(s).map_err(|e| StoreError::Other(format!("stored redirect URI: {e}")))
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: String,
+    username: String,
+    password_hash: String,
+    disabled: bool,
+    admin: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl UserRow {
+    pub(crate) fn into_user(self) -> User {
+        User {
+            id: UserId::new(self.id),
+            username: self.username,
+            password_hash: self.password_hash,
+            disabled: self.disabled,
+            admin: self.admin,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    id_hash: Vec<u8>,
+    user_id: String,
+    created_at: i64,
+    last_seen_at: i64,
+    expires_at: i64,
+}
+
+impl SessionRow {
+    pub(crate) fn into_session(self) -> Result<Session, StoreError> {
+        Ok(Session {
+            id_hash: hash(&self.id_hash, "session")?,
+            user_id: UserId::new(self.user_id),
+            created_at: self.created_at,
+            last_seen_at: self.last_seen_at,
+            expires_at: self.expires_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct PendingRow {
+    id: String,
+    client_id: String,
+    redirect_uri: String,
+    response_type: String,
+    scopes: String,
+    state: Option<String>,
+    code_challenge: Option<String>,
+    prompt: Option<String>,
+    user_id: Option<String>,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl PendingRow {
+    pub(crate) fn into_pending(self) -> Result<PendingAuthorization, StoreError> {
+        Ok(PendingAuthorization {
+            response_type: ResponseType::parse(&self.response_type).ok_or_else(|| {
+                StoreError::Other(format!("stored response type {}", self.response_type))
+            })?,
+            redirect_uri: redirect(&self.redirect_uri)?,
+            scopes: scopes(&self.scopes)?,
+            id: self.id,
+            client_id: ClientId::new(self.client_id),
+            state: self.state,
+            code_challenge: self.code_challenge,
+            prompt: self.prompt,
+            user_id: self.user_id.map(UserId::new),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ConsentRow {
+    id: String,
+    user_id: String,
+    client_id: String,
+    scopes: String,
+    created_at: i64,
+    updated_at: i64,
+    revoked_at: Option<i64>,
+}
+
+impl ConsentRow {
+    pub(crate) fn into_consent(self) -> Result<Consent, StoreError> {
+        Ok(Consent {
+            scopes: scopes(&self.scopes)?,
+            id: self.id,
+            user_id: UserId::new(self.user_id),
+            client_id: ClientId::new(self.client_id),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            revoked_at: self.revoked_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CodeRow {
+    code_hash: Vec<u8>,
+    client_id: String,
+    user_id: String,
+    consent_id: String,
+    redirect_uri: String,
+    scopes: String,
+    code_challenge: Option<String>,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl CodeRow {
+    pub(crate) fn into_code(self) -> Result<AuthorizationCode, StoreError> {
+        Ok(AuthorizationCode {
+            code_hash: hash(&self.code_hash, "code")?,
+            redirect_uri: redirect(&self.redirect_uri)?,
+            scopes: scopes(&self.scopes)?,
+            client_id: ClientId::new(self.client_id),
+            user_id: UserId::new(self.user_id),
+            consent_id: self.consent_id,
+            code_challenge: self.code_challenge,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RedemptionRow {
+    redeemed_at: Option<i64>,
+    family_id: Option<String>,
+    access_jti: Option<String>,
+    access_exp: Option<i64>,
+}
+
+impl RedemptionRow {
+    pub(crate) fn into_redemption(self) -> Option<Redemption> {
+        Some(Redemption {
+            redeemed_at: self.redeemed_at?,
+            family_id: self.family_id?,
+            access_jti: Jti::new(self.access_jti?),
+            access_exp: self.access_exp?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RefreshRow {
+    token_hash: Vec<u8>,
+    family_id: String,
+    client_id: String,
+    user_id: String,
+    consent_id: String,
+    scopes: String,
+    access_jti: String,
+    access_exp: i64,
+    created_at: i64,
+    expires_at: i64,
+}
+
+impl RefreshRow {
+    pub(crate) fn into_record(self) -> Result<RefreshTokenRecord, StoreError> {
+        Ok(RefreshTokenRecord {
+            token_hash: hash(&self.token_hash, "refresh token")?,
+            scopes: scopes(&self.scopes)?,
+            family_id: self.family_id,
+            client_id: ClientId::new(self.client_id),
+            user_id: UserId::new(self.user_id),
+            consent_id: self.consent_id,
+            access_jti: Jti::new(self.access_jti),
+            access_exp: self.access_exp,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
         })
     }
 }

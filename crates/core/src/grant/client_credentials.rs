@@ -28,7 +28,7 @@ impl AuthServer {
         let scope = scope_policy::resolve(req.scope.as_ref(), &client.scopes, &defs)?;
         // RFC 6749 §4.4.3: no refresh token for client credentials.
         Ok(self
-            .issue_access_token(client, client.id.as_str(), scope)?
+            .issue_access_token(client, client.id.as_str(), scope, None)?
             .into_response(None))
     }
 }

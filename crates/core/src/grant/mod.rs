@@ -1,18 +1,27 @@
 //! The token endpoint (RFC 6749 §3.2): one module per grant type. The HTTP
 //! layer parses each grant's own parameters into [`TokenRequest`].
 
+pub mod authorization_code;
 pub mod client_credentials;
+pub mod refresh_token;
 
-use portcullis_protocol::OAuthError;
+use portcullis_protocol::secret::random_id;
 use portcullis_protocol::wire::TokenResponse;
+use portcullis_protocol::{GrantType, Jti, OAuthError, ScopeSet, Secret, UserId};
 
 use crate::client_auth::ClientCredentials;
+use crate::model::{Client, Consent, RefreshTokenRecord};
 use crate::server::AuthServer;
+
+/// Refresh tokens live 30 days unless rotated or revoked first.
+pub const REFRESH_TOKEN_LIFETIME: i64 = 30 * 24 * 3600;
 
 /// A token request, by grant type, with the parameters that grant reads.
 #[derive(Debug, Clone)]
 pub enum TokenRequest {
     ClientCredentials(client_credentials::Request),
+    AuthorizationCode(authorization_code::Request),
+    RefreshToken(refresh_token::Request),
 }
 
 impl AuthServer {
@@ -24,6 +33,79 @@ impl AuthServer {
         let client = self.authenticate_client(creds).await?;
         match request {
             TokenRequest::ClientCredentials(r) => self.client_credentials(&client, r).await,
+            TokenRequest::AuthorizationCode(r) => self.authorization_code(&client, r).await,
+            TokenRequest::RefreshToken(r) => self.refresh_token(&client, r).await,
         }
+    }
+
+    /// The consent a user token rests on, if it still stands and its user
+    /// may still act.
+    pub(crate) async fn live_consent(
+        &self,
+        consent_id: &str,
+        user: &UserId,
+    ) -> Result<Consent, OAuthError> {
+        let consent = self.store.find_consent(consent_id).await?;
+        let consent = consent
+            .filter(|c| c.revoked_at.is_none() && &c.user_id == user)
+            .ok_or_else(|| OAuthError::invalid_grant("the user's consent has been revoked"))?;
+        let user = self.store.find_user(user).await?;
+        if user.is_none_or(|u| u.disabled) {
+            return Err(OAuthError::invalid_grant("the user is disabled"));
+        }
+        Ok(consent)
+    }
+
+    /// An access token, and a refresh token of `family` when the client may
+    /// refresh.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn issue_user_tokens(
+        &self,
+        client: &Client,
+        user: &UserId,
+        consent: &Consent,
+        access_scopes: ScopeSet,
+        refresh_scopes: ScopeSet,
+        family_id: String,
+        jti: Jti,
+        exp: i64,
+    ) -> Result<TokenResponse, OAuthError> {
+        let access = self.sign_access_token(
+            client,
+            user.as_str(),
+            access_scopes,
+            Some(&consent.id),
+            jti.clone(),
+            exp,
+        )?;
+        if !client.allows_grant(GrantType::RefreshToken) {
+            return Ok(access.into_response(None));
+        }
+        let refresh = Secret::new(random_id::<32>());
+        let now = self.now();
+        self.store
+            .insert_refresh_token(&RefreshTokenRecord {
+                token_hash: refresh.hash(),
+                family_id,
+                client_id: client.id.clone(),
+                user_id: user.clone(),
+                consent_id: consent.id.clone(),
+                scopes: refresh_scopes,
+                access_jti: jti,
+                access_exp: exp,
+                created_at: now,
+                expires_at: now + REFRESH_TOKEN_LIFETIME,
+            })
+            .await?;
+        Ok(access.into_response(Some(refresh.expose().to_owned())))
+    }
+
+    /// Remembers access tokens as revoked until they expire.
+    pub(crate) async fn revoke_jtis(&self, jtis: Vec<(Jti, i64)>) -> Result<(), OAuthError> {
+        let now = self.now();
+        for (jti, exp) in jtis.into_iter().filter(|(_, exp)| *exp > now) {
+            self.store.revoke_access_token(&jti, exp).await?;
+        }
+        Ok(())
     }
 }

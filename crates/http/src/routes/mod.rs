@@ -8,7 +8,17 @@ pub mod token;
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::AppState;
+use crate::{AppState, pages};
+
+async fn style() -> impl axum::response::IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        pages::STYLE_CSS,
+    )
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -20,6 +30,20 @@ pub fn router() -> Router<AppState> {
         .route("/oauth/token", post(token::post))
         .route("/oauth/introspect", post(introspect::post))
         .route("/oauth/revoke", post(revoke::post))
+        .route(
+            "/oauth/authorize",
+            get(pages::authorize::get).post(pages::authorize::post),
+        )
+        .route("/oauth/authorize/continue", get(pages::authorize::resume))
+        .route("/login", get(pages::login::get).post(pages::login::post))
+        .route("/logout", post(pages::login::logout))
+        .route(
+            "/consent",
+            get(pages::consent::get).post(pages::consent::post),
+        )
+        .route("/account", get(pages::account::get))
+        .route("/account/revoke", post(pages::account::revoke))
+        .route("/static/style.css", get(style))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
 }

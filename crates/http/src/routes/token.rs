@@ -5,8 +5,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use portcullis_core::grant::{TokenRequest, client_credentials};
-use portcullis_protocol::OAuthError;
+use portcullis_core::grant::{TokenRequest, authorization_code, client_credentials, refresh_token};
+use portcullis_protocol::{OAuthError, Secret};
 
 use super::no_store;
 use crate::AppState;
@@ -23,6 +23,15 @@ pub async fn post(
     tracing::Span::current().record("client_id", creds.client_id.as_str());
     let request = match params.required("grant_type")? {
         "client_credentials" => TokenRequest::ClientCredentials(client_credentials::Request {
+            scope: params.scope()?,
+        }),
+        "authorization_code" => TokenRequest::AuthorizationCode(authorization_code::Request {
+            code: Secret::new(params.required("code")?),
+            redirect_uri: params.get("redirect_uri").map(str::to_owned),
+            code_verifier: params.get("code_verifier").map(str::to_owned),
+        }),
+        "refresh_token" => TokenRequest::RefreshToken(refresh_token::Request {
+            refresh_token: Secret::new(params.required("refresh_token")?),
             scope: params.scope()?,
         }),
         other => {

@@ -6,6 +6,7 @@ mod client;
 mod keys;
 mod scope;
 mod serve;
+mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +50,9 @@ enum Command {
     /// Define scopes.
     #[command(subcommand)]
     Scope(scope::Command),
+    /// Manage end users.
+    #[command(subcommand)]
+    User(user::Command),
     /// Inspect and rotate signing keys.
     #[command(subcommand)]
     Keys(keys::Command),
@@ -114,6 +118,10 @@ async fn run(cli: Cli) -> CliResult {
                 Command::Scope(c) => {
                     let server = admin_server(&config).await?;
                     scope::run(&server, c).await
+                }
+                Command::User(c) => {
+                    let server = admin_server(&config).await?;
+                    user::run(&server, c).await
                 }
                 Command::Keys(c) => {
                     let server = admin_server(&config).await?;

@@ -45,6 +45,7 @@ async fn expired_tampered_foreign_and_garbage_tokens_are_inactive() {
         jti: Jti::new("t1"),
         iat: now - 7200,
         exp: now - 3600,
+        gid: None,
     };
     let expired = signed(&s, &base);
     let wrong_issuer = signed(

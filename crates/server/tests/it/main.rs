@@ -1,6 +1,8 @@
 //! Integration tests: the real router on a real socket, driven by real HTTP
 //! clients. One test binary, so the crate links once.
 
+mod authcode;
+mod browser;
 mod cli;
 mod e2e_oauth2;
 mod errors;

@@ -162,3 +162,144 @@ pub async fn assert_oauth_error(res: reqwest::Response, status: u16, code: &str)
         .expect("a description")
         .to_owned()
 }
+
+/// A cookie-keeping HTTP client that walks the login and consent pages the
+/// way a browser does, without following redirects on its own.
+pub struct Browser {
+    pub http: reqwest::Client,
+    base: String,
+}
+
+/// Where a response sends the browser.
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("a redirect, got {}", res.status()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The value of hidden field `name` in a page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// The query (or fragment) parameters of a redirect back to the client.
+pub fn params_of(url: &str) -> std::collections::HashMap<String, String> {
+    let part = url.split_once(['?', '#']).map(|(_, q)| q).unwrap_or("");
+    url::form_urlencoded::parse(part.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+impl Browser {
+    pub fn new(s: &TestServer) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: s.base.clone(),
+        }
+    }
+
+    fn abs(&self, path_or_url: &str) -> String {
+        if path_or_url.starts_with('/') {
+            format!("{}{}", self.base, path_or_url)
+        } else {
+            path_or_url.to_owned()
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.abs(path)).send().await.unwrap()
+    }
+
+    /// GETs `path` and follows redirects that stay on the server, returning
+    /// the first response that is a page or leaves the server.
+    pub async fn go(&self, path: &str) -> reqwest::Response {
+        let mut res = self.get(path).await;
+        while res.status().is_redirection() {
+            let next = location(&res);
+            if !next.starts_with('/') {
+                break;
+            }
+            res = self.get(&next).await;
+        }
+        res
+    }
+
+    /// Submits a form on page `page_path` (whose CSRF token it reads).
+    pub async fn submit(
+        &self,
+        page_html: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let csrf = hidden(page_html, "csrf");
+        let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
+        form.extend_from_slice(fields);
+        self.http
+            .post(self.abs(action))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// From the login page a request led to, logs in; returns the response
+    /// after following on-server redirects.
+    pub async fn login(
+        &self,
+        login_page: reqwest::Response,
+        user: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let url = login_page.url().to_string();
+        let html = login_page.text().await.unwrap();
+        let request = params_of(&url).get("request").cloned();
+        let mut fields = vec![("username", user), ("password", password)];
+        if let Some(r) = &request {
+            fields.push(("request", r));
+        }
+        let res = self.submit(&html, "/login", &fields).await;
+        if res.status().is_redirection() && location(&res).starts_with('/') {
+            return self.go(&location(&res)).await;
+        }
+        res
+    }
+
+    /// On a consent page, approves or denies; returns the redirect back to
+    /// the client.
+    pub async fn decide(&self, consent_page: reqwest::Response, approve: bool) -> String {
+        let html = consent_page.text().await.unwrap();
+        let request = hidden(&html, "request");
+        let decision = if approve { "approve" } else { "deny" };
+        let res = self
+            .submit(
+                &html,
+                "/consent",
+                &[("request", &request), ("decision", decision)],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        location(&res)
+    }
+}
+
+/// A PKCE verifier and its S256 challenge.
+pub fn pkce_pair() -> (String, String) {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let verifier = portcullis_protocol::Secret::generate().expose().to_owned();
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}

@@ -308,8 +308,22 @@ async fn metadata_lists_what_is_implemented() {
     assert_eq!(m["issuer"], s.issuer());
     assert_eq!(m["token_endpoint"], format!("{}/oauth/token", s.issuer()));
     assert_eq!(m["jwks_uri"], format!("{}/jwks.json", s.issuer()));
-    assert_eq!(m["grant_types_supported"], json!(["client_credentials"]));
-    assert!(m.get("authorization_endpoint").is_none());
+    assert_eq!(
+        m["grant_types_supported"],
+        json!([
+            "authorization_code",
+            "client_credentials",
+            "refresh_token",
+            "implicit"
+        ])
+    );
+    assert_eq!(
+        m["authorization_endpoint"],
+        format!("{}/oauth/authorize", s.issuer())
+    );
+    assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(m["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(m["response_types_supported"], json!(["code", "token"]));
 
     let jwks: Value = s
         .http

@@ -1,0 +1,178 @@
+//! End users: creation, passwords, disabling, and login with throttling of
+//! failed attempts per account and per client address.
+
+use portcullis_protocol::UserId;
+use portcullis_protocol::secret::random_hex_id;
+
+use crate::model::User;
+use crate::password::{DUMMY_HASH, hash_password, verify_password};
+use crate::registry::RegistryError;
+use crate::server::AuthServer;
+use crate::store::StoreError;
+
+/// Failures allowed before back-off starts.
+const ACCOUNT_FREE_FAILURES: i64 = 5;
+const ADDRESS_FREE_FAILURES: i64 = 20;
+/// The longest back-off, in seconds.
+const MAX_BLOCK: i64 = 15 * 60;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// One answer for an unknown user, a wrong password and a disabled
+    /// account: nothing to enumerate.
+    #[error("wrong username or password")]
+    Invalid,
+    #[error("too many failed attempts; retry in {retry_after} s")]
+    Throttled { retry_after: i64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn validate_username(name: &str) -> Result<(), RegistryError> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(RegistryError::Invalid(format!(
+            "username `{}` must be 1 to 64 letters, digits, or . _ - @",
+            name.escape_debug()
+        )))
+    }
+}
+
+fn validate_password(password: &str) -> Result<(), RegistryError> {
+    // NIST SP 800-63B: at least 8 characters; a generous maximum bounds the
+    // hashing work an attacker can request.
+    if password.chars().count() < 8 || password.len() > 1024 {
+        return Err(RegistryError::Invalid(
+            "a password must be 8 to 1024 characters long".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Argon2 takes tens of milliseconds: keep it off the async workers.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f)
+        .await
+        .expect("password hashing does not panic")
+}
+
+impl AuthServer {
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password: &str,
+        admin: bool,
+    ) -> Result<User, RegistryError> {
+        validate_username(username)?;
+        validate_password(password)?;
+        let pw = password.to_owned();
+        let now = self.now();
+        let user = User {
+            id: UserId::new(random_hex_id::<16>()),
+            username: username.to_owned(),
+            password_hash: blocking(move || hash_password(&pw)).await,
+            disabled: false,
+            admin,
+            created_at: now,
+            updated_at: now,
+        };
+        match self.store.insert_user(&user).await {
+            Err(StoreError::Conflict(_)) => Err(RegistryError::Invalid(format!(
+                "user `{username}` already exists"
+            ))),
+            other => other.map(|_| user).map_err(Into::into),
+        }
+    }
+
+    pub async fn find_user_by_name(&self, username: &str) -> Result<User, RegistryError> {
+        self.store
+            .find_user_by_username(username)
+            .await?
+            .ok_or_else(|| RegistryError::NotFound(format!("user `{username}`")))
+    }
+
+    pub async fn set_password(&self, username: &str, password: &str) -> Result<(), RegistryError> {
+        validate_password(password)?;
+        let user = self.find_user_by_name(username).await?;
+        let pw = password.to_owned();
+        let hash = blocking(move || hash_password(&pw)).await;
+        self.store
+            .set_user_password(&user.id, &hash, self.now())
+            .await?;
+        Ok(())
+    }
+
+    /// A disabled user cannot log in, their sessions end, and their tokens
+    /// stop introspecting active and refreshing.
+    pub async fn set_user_disabled(
+        &self,
+        username: &str,
+        disabled: bool,
+    ) -> Result<(), RegistryError> {
+        let user = self.find_user_by_name(username).await?;
+        self.store
+            .set_user_disabled(&user.id, disabled, self.now())
+            .await?;
+        Ok(())
+    }
+
+    /// Checks a username and password, with back-off on repeated failures
+    /// per account and per client address.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        address: &str,
+    ) -> Result<User, LoginError> {
+        let now = self.now();
+        let account_key = format!("user:{}", username.to_lowercase());
+        let address_key = format!("addr:{address}");
+        for key in [&account_key, &address_key] {
+            if let Some((_, until)) = self.store.find_throttle(key).await?
+                && until > now
+            {
+                return Err(LoginError::Throttled {
+                    retry_after: until - now,
+                });
+            }
+        }
+        let user = self.store.find_user_by_username(username).await?;
+        let phc = user
+            .as_ref()
+            .map(|u| u.password_hash.clone())
+            .unwrap_or_else(|| DUMMY_HASH.clone());
+        let pw = password.to_owned();
+        let matches = blocking(move || verify_password(&phc, &pw)).await;
+        match user {
+            Some(u) if matches && !u.disabled => {
+                self.store.clear_throttle(&account_key).await?;
+                Ok(u)
+            }
+            _ => {
+                self.record_failure(&account_key, ACCOUNT_FREE_FAILURES, now)
+                    .await?;
+                self.record_failure(&address_key, ADDRESS_FREE_FAILURES, now)
+                    .await?;
+                Err(LoginError::Invalid)
+            }
+        }
+    }
+
+    async fn record_failure(&self, key: &str, free: i64, now: i64) -> Result<(), StoreError> {
+        let failures = self.store.find_throttle(key).await?.map_or(0, |(f, _)| f) + 1;
+        let blocked_until = if failures >= free {
+            let exp = (failures - free).min(20) as u32;
+            now + 2_i64.pow(exp).min(MAX_BLOCK)
+        } else {
+            0
+        };
+        self.store
+            .record_failure(key, failures, blocked_until)
+            .await
+    }
+}

@@ -1,0 +1,78 @@
+//! `/account`: the apps a user has connected, each revocable.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use minijinja::context;
+use serde::Serialize;
+
+use super::{Csrf, csrf_failed, current_session, form, message, see_other, unavailable};
+use crate::AppState;
+
+#[derive(Serialize)]
+struct App {
+    id: String,
+    name: String,
+    scopes: Vec<String>,
+    since: i64,
+}
+
+pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let user = match current_session(&state, &headers).await {
+        Ok(Some((_, user))) => user,
+        Ok(None) => return see_other("/login?next=/account"),
+        Err(page) => return page,
+    };
+    let apps = match state.server.connected_apps(&user).await {
+        Ok(a) => a,
+        Err(e) => return unavailable(e),
+    };
+    let apps: Vec<App> = apps
+        .into_iter()
+        .map(|(c, client)| App {
+            id: c.id,
+            name: client
+                .map(|c| c.name.clone())
+                .unwrap_or_else(|| "(deleted application)".into()),
+            scopes: c.scopes.iter().map(ToString::to_string).collect(),
+            since: c.created_at,
+        })
+        .collect();
+    let csrf = Csrf::for_form(&state, &headers);
+    let res = super::render(
+        StatusCode::OK,
+        "account.html",
+        context! { csrf => csrf.token, username => user.username, apps => apps },
+    );
+    csrf.attach(res)
+}
+
+pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(f) = form(&body) else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "Invalid form",
+            "The form could not be read.",
+        );
+    };
+    if !Csrf::verify(&state, &headers, f.get("csrf")) {
+        return csrf_failed();
+    }
+    let user = match current_session(&state, &headers).await {
+        Ok(Some((_, user))) => user,
+        Ok(None) => return see_other("/login?next=/account"),
+        Err(page) => return page,
+    };
+    let Some(id) = f.get("consent") else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "Invalid form",
+            "The form names no application.",
+        );
+    };
+    match state.server.revoke_consent(&user, id).await {
+        Ok(_) => see_other("/account"),
+        Err(e) => unavailable(e),
+    }
+}
