@@ -10,6 +10,9 @@ impl AuthServer {
     /// live token of ours (expired, revoked, tampered, foreign, garbage, or
     /// issued to a client since deleted) is simply inactive.
     pub async fn introspect(&self, token: &str) -> Result<IntrospectionResponse, OAuthError> {
+        if token.starts_with(crate::api_keys::PREFIX) {
+            return self.introspect_api_key(token).await;
+        }
         let Some(claims) = self.verify_access_token(token) else {
             return Ok(IntrospectionResponse::inactive());
         };

@@ -2,6 +2,7 @@
 //! HTTP crate parses requests into the types here, and the store crate
 //! implements the traits in [`store`].
 
+pub mod api_keys;
 pub mod authorize;
 pub mod cache;
 pub mod client_auth;

@@ -212,3 +212,42 @@ pub struct Session {
     pub last_seen_at: i64,
     pub expires_at: i64,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnerKind {
+    User,
+    Client,
+}
+
+impl OwnerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Client => "client",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(Self::User),
+            "client" => Some(Self::Client),
+            _ => None,
+        }
+    }
+}
+
+/// An API secret key as stored: never the secret, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub id: String,
+    pub name: String,
+    pub owner_kind: OwnerKind,
+    /// A user id or a client id.
+    pub owner_id: String,
+    pub secret_hash: SecretHash,
+    pub scopes: ScopeSet,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}

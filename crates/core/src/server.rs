@@ -54,6 +54,7 @@ pub struct AuthServer {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: Settings,
     pub(crate) keys: KeyRing,
+    pub(crate) last_used: crate::api_keys::LastUsed,
     pub(crate) resource_hook: Option<Arc<dyn crate::authorize::ResourceOwnership>>,
     clients: TtlCache<ClientId, Option<Arc<Client>>>,
     scopes: TtlCache<(), Arc<ScopeDefinitions>>,
@@ -90,6 +91,7 @@ impl AuthServer {
         let records = store.list_signing_keys().await?;
         let keys = KeyRing::new(KeySet::build(&records, now)?);
         Ok(Self {
+            last_used: Default::default(),
             resource_hook: None,
             clients: TtlCache::new(settings.cache_ttl, 10_000),
             scopes: TtlCache::new(settings.cache_ttl, 1),

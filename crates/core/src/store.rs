@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use portcullis_protocol::{ClientId, Jti, KeyId, OAuthError, SecretHash, UserId};
 
 use crate::model::{
-    AuthorizationCode, Client, Consent, PendingAuthorization, Redemption, RefreshTokenRecord,
-    ScopeDefinition, Session, SigningKeyRecord, User,
+    ApiKeyRecord, AuthorizationCode, Client, Consent, PendingAuthorization, Redemption,
+    RefreshTokenRecord, ScopeDefinition, Session, SigningKeyRecord, User,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -188,8 +188,20 @@ pub trait RefreshTokenStore: Send + Sync {
 }
 
 #[async_trait]
+pub trait ApiKeyStore: Send + Sync {
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+    async fn find_api_key(&self, id: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    /// Revokes once; false when unknown or already revoked.
+    async fn revoke_api_key(&self, id: &str, now: i64) -> Result<bool, StoreError>;
+    /// Moves `last_used_at` forward (never back).
+    async fn touch_api_key(&self, id: &str, at: i64) -> Result<(), StoreError>;
+}
+
+#[async_trait]
 pub trait Store:
-    ClientStore
+    ApiKeyStore
+    + ClientStore
     + ScopeStore
     + KeyStore
     + RevocationStore

@@ -44,6 +44,12 @@ pub struct GuardConfig {
     /// A key set older than this is refetched when next used, so a key the
     /// server withdrew stops verifying without waiting for an unknown `kid`.
     pub jwks_max_age: Duration,
+    /// How many verified access tokens to remember (by SHA-256, until they
+    /// expire), so that a client presenting the same token again costs a
+    /// hash lookup instead of a signature check — ECDSA verification is most
+    /// of the cost of a request. The memory is forgotten whenever the key
+    /// set changes. 0 verifies every time.
+    pub token_cache_capacity: usize,
     /// How long an active API key is trusted without asking again. This is
     /// also how long a revoked key keeps working here.
     pub api_key_ttl: Duration,
@@ -66,6 +72,7 @@ impl GuardConfig {
             leeway: Duration::from_secs(30),
             jwks_refetch_interval: Duration::from_secs(30),
             jwks_max_age: Duration::from_secs(300),
+            token_cache_capacity: 10_000,
             api_key_ttl: Duration::from_secs(10),
             api_key_negative_ttl: Duration::from_secs(5),
             api_key_cache_capacity: 10_000,

@@ -7,16 +7,15 @@
 //! one for `api_key_negative_ttl` (so a client retrying a bad key does not
 //! become a flood). Keys are cached under their SHA-256, never in clear.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use portcullis_protocol::wire::IntrospectionResponse;
 use portcullis_protocol::{ClientId, ScopeSet, SecretHash};
 
+use crate::cache::Cache;
 use crate::config::{ClientCredentials, GuardConfig};
 use crate::discovery::Discovery;
-use crate::{GuardError, Principal, PrincipalKind};
+use crate::{GuardError, Principal, PrincipalKind, unix_now};
 
 /// `token_type` of an API key in an introspection answer.
 const API_KEY_TYPE: &str = "api_key";
@@ -49,27 +48,20 @@ impl ApiKeyInfo {
 
 type Answer = Result<ApiKeyInfo, &'static str>;
 
-struct Entry {
-    answer: Answer,
-    until: Instant,
-}
-
 pub(crate) struct ApiKeys {
-    cache: Mutex<HashMap<SecretHash, Entry>>,
+    cache: Cache<Answer>,
     client: Option<ClientCredentials>,
     ttl: Duration,
     negative_ttl: Duration,
-    capacity: usize,
 }
 
 impl ApiKeys {
     pub(crate) fn new(config: &GuardConfig) -> Self {
         Self {
-            cache: Mutex::new(HashMap::new()),
+            cache: Cache::new(config.api_key_cache_capacity),
             client: config.introspection_client.clone(),
             ttl: config.api_key_ttl,
             negative_ttl: config.api_key_negative_ttl,
-            capacity: config.api_key_cache_capacity,
         }
     }
 
@@ -83,7 +75,7 @@ impl ApiKeys {
             return Err(GuardError::invalid_token("the API key is malformed"));
         }
         let hash = SecretHash::of(key.as_bytes());
-        if let Some(answer) = self.cached(&hash) {
+        if let Some(answer) = self.cache.get(&hash) {
             return answer.map_err(GuardError::invalid_token);
         }
         let response = self.introspect(key, http, discovery).await?;
@@ -91,48 +83,15 @@ impl ApiKeys {
         let ttl = match &answer {
             Ok(info) => match info.expires_at {
                 // Never trust a key past its own expiry.
-                Some(exp) => self
-                    .ttl
-                    .min(Duration::from_secs(exp.saturating_sub(now()).max(0) as u64)),
+                Some(exp) => self.ttl.min(Duration::from_secs(
+                    exp.saturating_sub(unix_now()).max(0) as u64,
+                )),
                 None => self.ttl,
             },
             Err(_) => self.negative_ttl,
         };
-        self.store(hash, answer.clone(), ttl);
+        self.cache.insert(hash, answer.clone(), ttl);
         answer.map_err(GuardError::invalid_token)
-    }
-
-    fn cached(&self, hash: &SecretHash) -> Option<Answer> {
-        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        cache
-            .get(hash)
-            .filter(|e| e.until > Instant::now())
-            .map(|e| e.answer.clone())
-    }
-
-    fn store(&self, hash: SecretHash, answer: Answer, ttl: Duration) {
-        if ttl.is_zero() || self.capacity == 0 {
-            return;
-        }
-        let now = Instant::now();
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= self.capacity && !cache.contains_key(&hash) {
-            cache.retain(|_, e| e.until > now);
-            if cache.len() >= self.capacity {
-                // Still full of live entries: drop any one. Recency is not
-                // worth tracking for answers that live seconds.
-                if let Some(victim) = cache.keys().next().copied() {
-                    cache.remove(&victim);
-                }
-            }
-        }
-        cache.insert(
-            hash,
-            Entry {
-                answer,
-                until: now + ttl,
-            },
-        );
     }
 
     async fn introspect(
@@ -194,7 +153,7 @@ fn judge(r: IntrospectionResponse) -> Answer {
     {
         return Err("the credential is not an API key");
     }
-    if r.exp.is_some_and(|exp| exp <= now()) {
+    if r.exp.is_some_and(|exp| exp <= unix_now()) {
         return Err("the API key is unknown, expired or revoked");
     }
     let Some(owner) = r.sub else {
@@ -210,12 +169,6 @@ fn judge(r: IntrospectionResponse) -> Answer {
 
 fn form_encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 #[cfg(test)]
@@ -247,25 +200,9 @@ mod tests {
             "the credential is not an API key"
         );
         let expired = IntrospectionResponse {
-            exp: Some(now() - 1),
+            exp: Some(unix_now() - 1),
             ..live()
         };
         assert!(judge(expired).is_err());
-    }
-
-    #[test]
-    fn cache_is_bounded() {
-        let mut config = GuardConfig::new("http://as", "api");
-        config.api_key_cache_capacity = 3;
-        let keys = ApiKeys::new(&config);
-        for i in 0..10 {
-            keys.store(
-                SecretHash::of(format!("k{i}").as_bytes()),
-                Err("no"),
-                Duration::from_secs(60),
-            );
-        }
-        assert_eq!(keys.cache.lock().unwrap().len(), 3);
-        assert!(keys.cached(&SecretHash::of(b"k9")).is_some());
     }
 }

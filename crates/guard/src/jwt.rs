@@ -10,18 +10,20 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use portcullis_protocol::AccessTokenClaims;
 use portcullis_protocol::claims::ACCESS_TOKEN_TYP;
+use portcullis_protocol::{AccessTokenClaims, SecretHash};
 use tokio::sync::Mutex;
 
+use crate::cache::Cache;
 use crate::config::GuardConfig;
 use crate::discovery::{Discovery, Metadata, get_json};
-use crate::{GuardError, Principal, PrincipalKind};
+use crate::{GuardError, Principal, PrincipalKind, unix_now};
 
 /// One published key, ready to verify with.
 struct VerifyingKey {
@@ -35,6 +37,9 @@ struct VerifyingKey {
 struct KeySet {
     keys: HashMap<String, VerifyingKey>,
     fetched_at: Instant,
+    /// Which fetch this is; verified tokens remember it, so that a new key
+    /// set (perhaps without a withdrawn key) makes them verify again.
+    generation: u64,
 }
 
 pub(crate) struct Keys {
@@ -45,6 +50,9 @@ pub(crate) struct Keys {
     last_attempt: Mutex<Option<Instant>>,
     refetch_interval: Duration,
     max_age: Duration,
+    generations: AtomicU64,
+    /// Tokens that verified, with the key-set generation they verified under.
+    verified: Cache<(Principal, u64)>,
     issuer: String,
     audience: String,
     leeway: u64,
@@ -57,6 +65,8 @@ impl Keys {
             last_attempt: Mutex::new(None),
             refetch_interval: config.jwks_refetch_interval,
             max_age: config.jwks_max_age,
+            generations: AtomicU64::new(0),
+            verified: Cache::new(config.token_cache_capacity),
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             leeway: config.leeway.as_secs(),
@@ -101,6 +111,16 @@ impl Keys {
                 "the token's algorithm does not match its key",
             ));
         }
+        let hash = self
+            .verified
+            .enabled()
+            .then(|| SecretHash::of(token.as_bytes()));
+        if let Some(hash) = &hash
+            && let Some((principal, generation)) = self.verified.get(hash)
+            && generation == set.generation
+        {
+            return Ok(principal);
+        }
         let claims = jsonwebtoken::decode::<AccessTokenClaims>(token, &key.key, &key.validation)
             .map_err(|e| GuardError::invalid_token(describe(e.kind())))?
             .claims;
@@ -109,14 +129,22 @@ impl Keys {
         } else {
             PrincipalKind::User
         };
-        Ok(Principal {
+        let principal = Principal {
             subject: claims.sub,
             client_id: Some(claims.client_id),
             scopes: claims.scope,
             kind,
             expires_at: Some(claims.exp),
             api_key_owner: None,
-        })
+        };
+        if let Some(hash) = hash {
+            // Remembered exactly as long as `decode` would still accept it.
+            let left = claims.exp.saturating_add(self.leeway as i64) - unix_now();
+            let ttl = Duration::from_secs(left.max(0) as u64);
+            self.verified
+                .insert(hash, (principal.clone(), set.generation), ttl);
+        }
+        Ok(principal)
     }
 
     /// A key set containing `kid`, fetching one if need be.
@@ -241,6 +269,7 @@ impl Keys {
         KeySet {
             keys,
             fetched_at: Instant::now(),
+            generation: self.generations.fetch_add(1, Ordering::Relaxed) + 1,
         }
     }
 

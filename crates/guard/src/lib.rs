@@ -20,6 +20,7 @@
 //! [`Principal`] into the request extensions; with the `axum` feature,
 //! `Principal` is also an extractor and `GuardError` a response.
 
+mod cache;
 mod config;
 mod discovery;
 mod error;
@@ -253,6 +254,13 @@ impl Guard {
             )),
         }
     }
+}
+
+/// Unix seconds now; 0 for a clock before 1970, which fails every check.
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 impl PolicyState {

@@ -576,6 +576,27 @@ async fn a_stale_key_set_is_refreshed_and_withdrawn_keys_stop_verifying() {
 }
 
 #[tokio::test]
+async fn remembered_tokens_still_expire() {
+    let key = Signer::es256("k1");
+    let server = TestAs::start(&[&key]).await;
+    let mut c = config(&server);
+    c.leeway = Duration::ZERO;
+    let g = Guard::new(c).unwrap();
+    let mut short = claims(&server.issuer, "u1", "a");
+    short["exp"] = json!(now() + 1);
+    let t = key.sign(&short);
+    // Verified, then served from memory...
+    assert!(g.verify_access_token(&t).await.is_ok());
+    assert!(g.verify_access_token(&t).await.is_ok());
+    // ...but not past its expiry.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    expect_invalid_token(
+        g.verify_access_token(&t).await,
+        "the access token has expired",
+    );
+}
+
+#[tokio::test]
 async fn known_keys_keep_working_through_a_jwks_outage() {
     let key = Signer::es256("k1");
     let server = TestAs::start(&[&key]).await;

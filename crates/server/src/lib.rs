@@ -150,6 +150,9 @@ fn spawn_maintenance(
             if let Err(e) = server.reload_keys().await {
                 tracing::warn!(error = %e, "key ring reload failed; keeping the current keys");
             }
+            if let Err(e) = server.flush_api_key_usage().await {
+                tracing::warn!(error = %e, "could not record API-key use");
+            }
             let now = server.now();
             if now - last_purge >= 3600 {
                 match server.store().purge_expired(now).await {

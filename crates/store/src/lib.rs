@@ -15,6 +15,7 @@ macro_rules! on_pool {
     };
 }
 
+mod api_keys;
 mod grants;
 mod rows;
 pub mod testing;

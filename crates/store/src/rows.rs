@@ -6,8 +6,8 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 use portcullis_core::model::{
-    AuthorizationCode, Client, Consent, PendingAuthorization, Redemption, RefreshTokenRecord,
-    ResponseType, ScopeDefinition, Session, SigningAlg, SigningKeyRecord, User,
+    ApiKeyRecord, AuthorizationCode, Client, Consent, OwnerKind, PendingAuthorization, Redemption,
+    RefreshTokenRecord, ResponseType, ScopeDefinition, Session, SigningAlg, SigningKeyRecord, User,
 };
 use portcullis_core::store::StoreError;
 use portcullis_protocol::{ClientId, Jti, KeyId, RedirectUri, ScopeSet, SecretHash, UserId};
@@ -323,6 +323,42 @@ impl RefreshRow {
             access_exp: self.access_exp,
             created_at: self.created_at,
             expires_at: self.expires_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ApiKeyRow {
+    id: String,
+    name: String,
+    owner_kind: String,
+    owner_id: String,
+    secret_hash: Vec<u8>,
+    scopes: String,
+    created_at: i64,
+    expires_at: Option<i64>,
+    last_used_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl ApiKeyRow {
+    pub(crate) fn into_record(self) -> Result<ApiKeyRecord, StoreError> {
+        Ok(ApiKeyRecord {
+            owner_kind: OwnerKind::parse(&self.owner_kind).ok_or_else(|| {
+                StoreError::Other(format!(
+                    "API key {}: owner kind {}",
+                    self.id, self.owner_kind
+                ))
+            })?,
+            secret_hash: hash(&self.secret_hash, "API key")?,
+            scopes: scopes(&self.scopes)?,
+            id: self.id,
+            name: self.name,
+            owner_id: self.owner_id,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            last_used_at: self.last_used_at,
+            revoked_at: self.revoked_at,
         })
     }
 }

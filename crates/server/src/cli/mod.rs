@@ -2,6 +2,7 @@
 //! a server runs on it. Bad input gets one line naming the problem and a
 //! non-zero exit.
 
+mod api_key;
 mod client;
 mod keys;
 mod scope;
@@ -50,6 +51,9 @@ enum Command {
     /// Define scopes.
     #[command(subcommand)]
     Scope(scope::Command),
+    /// Manage API secret keys.
+    #[command(subcommand)]
+    ApiKey(api_key::Command),
     /// Manage end users.
     #[command(subcommand)]
     User(user::Command),
@@ -118,6 +122,10 @@ async fn run(cli: Cli) -> CliResult {
                 Command::Scope(c) => {
                     let server = admin_server(&config).await?;
                     scope::run(&server, c).await
+                }
+                Command::ApiKey(c) => {
+                    let server = admin_server(&config).await?;
+                    api_key::run(&server, c).await
                 }
                 Command::User(c) => {
                     let server = admin_server(&config).await?;

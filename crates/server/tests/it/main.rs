@@ -1,6 +1,7 @@
 //! Integration tests: the real router on a real socket, driven by real HTTP
 //! clients. One test binary, so the crate links once.
 
+mod api_keys;
 mod authcode;
 mod browser;
 mod cli;

@@ -306,3 +306,125 @@ async fn a_database_outage_answers_503_quickly_and_recovers_by_itself() {
     assert_eq!(s.introspect(&c, &token).await["active"], true);
     assert_eq!(token_status(&s, &c).await, 200);
 }
+
+/// Two instances on one database with a user and a code client, plus a
+/// browser logged in at the first.
+async fn two_instances_with_a_user() -> Option<(TestServer, TestServer, TestClient)> {
+    let url = fresh_database().await?;
+    let a = instance(&url).await;
+    let b = instance(&url).await;
+    a.server()
+        .create_user("alice", crate::authcode::PASSWORD, false)
+        .await
+        .unwrap();
+    let c = crate::authcode::code_client(&a, |_| {}).await;
+    Some((a, b, c))
+}
+
+#[tokio::test]
+async fn a_code_issued_by_one_instance_is_redeemed_once_across_both() {
+    let Some((a, b, c)) = two_instances_with_a_user().await else {
+        return;
+    };
+    let browser = crate::support::Browser::new(&a);
+    let (verifier, challenge) = crate::support::pkce_pair();
+
+    // Issued by A, redeemed at B.
+    let code = crate::authcode::code_for(&a, &browser, &c, "read", &challenge).await;
+    let res = crate::authcode::exchange(&b, &c, &code, &verifier).await;
+    assert_eq!(res.status(), 200);
+
+    // 50 concurrent redemptions of one code, spread over both: one wins.
+    let code = crate::authcode::code_for(&a, &browser, &c, "read", &challenge).await;
+    let servers = Arc::new([a, b]);
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let (servers, code, verifier) = (servers.clone(), code.clone(), verifier.clone());
+        let c = TestClient {
+            id: c.id.clone(),
+            secret: c.secret.clone(),
+        };
+        tasks.push(tokio::spawn(async move {
+            crate::authcode::exchange(&servers[i % 2], &c, &code, &verifier)
+                .await
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 400),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_uses_of_one_refresh_token_succeed_once_and_revoke_the_family() {
+    let Some((a, b, c)) = two_instances_with_a_user().await else {
+        return;
+    };
+    let browser = crate::support::Browser::new(&a);
+    let (verifier, challenge) = crate::support::pkce_pair();
+    let code = crate::authcode::code_for(&a, &browser, &c, "read", &challenge).await;
+    let t: Value = crate::authcode::exchange(&a, &c, &code, &verifier)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let refresh = t["refresh_token"].as_str().unwrap().to_owned();
+
+    let servers = Arc::new([a, b]);
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let (servers, refresh) = (servers.clone(), refresh.clone());
+        let c = TestClient {
+            id: c.id.clone(),
+            secret: c.secret.clone(),
+        };
+        tasks.push(tokio::spawn(async move {
+            let res = servers[i % 2]
+                .post_form(
+                    "/oauth/token",
+                    &c,
+                    &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+                )
+                .await;
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut wins = Vec::new();
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert!(status == 200 || status == 400, "{status} {body}");
+        if status == 200 {
+            wins.push(body);
+        }
+    }
+    assert_eq!(wins.len(), 1);
+    // The family ends revoked: the winner's tokens are dead too.
+    let won = &wins[0];
+    let res = servers[0]
+        .post_form(
+            "/oauth/token",
+            &c,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", won["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    let info = servers[1]
+        .introspect(&c, won["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(info["active"], false);
+}

@@ -17,6 +17,7 @@ pub struct TestServer {
     _dir: TempDir,
 }
 
+#[derive(Clone)]
 pub struct TestClient {
     pub id: ClientId,
     pub secret: Secret,
