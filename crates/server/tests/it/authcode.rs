@@ -834,3 +834,73 @@ async fn login_never_redirects_off_site() {
         .await;
     assert_eq!(location(&res), "/account");
 }
+
+/// A provider endpoint that answers whether a user may grant a permission
+/// on a resource: only `AZTH74V2` is theirs.
+async fn ownership_hook() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    use axum::routing::post;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/may-grant",
+        post(move |axum::Json(body): axum::Json<Value>| {
+            let log = log.clone();
+            async move {
+                let allowed = body["resource"] == "AZTH74V2";
+                log.lock().unwrap().push(body);
+                axum::Json(json!({ "allowed": allowed }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/may-grant", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn the_resource_ownership_hook_decides_resource_permissions() {
+    let (hook, seen) = ownership_hook().await;
+    let s = TestServer::start_with(|f| f.resource_hook_url = Some(hook)).await;
+    s.server()
+        .create_user("alice", PASSWORD, false)
+        .await
+        .unwrap();
+    s.server()
+        .define_scope("ADDON_USER_APPROVED", "Approve add-ons", true)
+        .await
+        .unwrap();
+    let c = code_client(&s, |_| {}).await;
+    let b = Browser::new(&s);
+    let (_, challenge) = pkce_pair();
+
+    let code = code_for(&s, &b, &c, "read ADDON_USER_APPROVED__AZTH74V2", &challenge).await;
+    assert!(!code.is_empty());
+    {
+        let calls = seen.lock().unwrap();
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls[0]["permission"], "ADDON_USER_APPROVED");
+        assert_eq!(calls[0]["username"], "alice");
+        assert_eq!(calls[0]["client_id"], c.id.as_str());
+    }
+
+    let page = b
+        .go(&authorize_url(
+            &c,
+            "ADDON_USER_APPROVED__SOMEONE_ELSES",
+            &challenge,
+            "",
+        ))
+        .await;
+    let back = b.decide(page, true).await;
+    let p = params_of(&back);
+    assert_eq!(p["error"], "access_denied");
+    assert!(!p.contains_key("code"));
+    assert_eq!(p["state"], "st4te");
+
+    // Plain scopes never ask the hook.
+    let before = seen.lock().unwrap().len();
+    let page = b.go(&authorize_url(&c, "write", &challenge, "")).await;
+    b.decide(page, true).await;
+    assert_eq!(seen.lock().unwrap().len(), before);
+}

@@ -103,8 +103,8 @@ async fn oauth2_crate_sees_a_wrong_secret_as_invalid_client() {
 mod authorization_code {
     use oauth2::basic::BasicClient;
     use oauth2::{
-        AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge, RedirectUrl,
-        RefreshToken, Scope, TokenResponse, TokenUrl,
+        AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
+        RedirectUrl, RefreshToken, Scope, TokenResponse, TokenUrl,
     };
 
     use crate::authcode::{CB, PASSWORD, setup};
@@ -149,7 +149,12 @@ mod authorization_code {
             .request_async(&http)
             .await
             .expect("code exchange");
-        let scopes: Vec<String> = token.scopes().unwrap().iter().map(|s| s.to_string()).collect();
+        let scopes: Vec<String> = token
+            .scopes()
+            .unwrap()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(scopes, ["ADDON_USER_APPROVED__AZTH74V2", "read"]);
         let first_refresh = token.refresh_token().unwrap().clone();
 
@@ -158,7 +163,10 @@ mod authorization_code {
             .request_async(&http)
             .await
             .expect("refresh");
-        assert_ne!(refreshed.refresh_token().unwrap().secret(), first_refresh.secret());
+        assert_ne!(
+            refreshed.refresh_token().unwrap().secret(),
+            first_refresh.secret()
+        );
 
         // Reusing the rotated token is refused, and kills the new one too.
         let err = client
@@ -166,9 +174,14 @@ mod authorization_code {
             .request_async(&http)
             .await
             .unwrap_err();
-        assert!(matches!(err, oauth2::RequestTokenError::ServerResponse(ref r) if r.error().to_string() == "invalid_grant"), "{err:?}");
+        assert!(
+            matches!(err, oauth2::RequestTokenError::ServerResponse(ref r) if r.error().to_string() == "invalid_grant"),
+            "{err:?}"
+        );
         let err = client
-            .exchange_refresh_token(&RefreshToken::new(refreshed.refresh_token().unwrap().secret().clone()))
+            .exchange_refresh_token(&RefreshToken::new(
+                refreshed.refresh_token().unwrap().secret().clone(),
+            ))
             .request_async(&http)
             .await
             .unwrap_err();
@@ -181,15 +194,23 @@ mod authorization_code {
             .request_async(&http)
             .await
             .unwrap_err();
-        assert!(matches!(replay, oauth2::RequestTokenError::ServerResponse(ref r) if r.error().to_string() == "invalid_grant"));
+        assert!(
+            matches!(replay, oauth2::RequestTokenError::ServerResponse(ref r) if r.error().to_string() == "invalid_grant")
+        );
         let (challenge, _) = PkceCodeChallenge::new_random_sha256();
         let (bad, _) = client
             .authorize_url(CsrfToken::new_random)
-            .set_redirect_uri(std::borrow::Cow::Owned(RedirectUrl::new("https://evil.example/cb".into()).unwrap()))
+            .set_redirect_uri(std::borrow::Cow::Owned(
+                RedirectUrl::new("https://evil.example/cb".into()).unwrap(),
+            ))
             .set_pkce_challenge(challenge)
             .url();
         let res = b.get(bad.as_str()).await;
-        assert_eq!(res.status(), 400, "mismatched redirect: an error page, no redirect");
+        assert_eq!(
+            res.status(),
+            400,
+            "mismatched redirect: an error page, no redirect"
+        );
 
         // Deny: the client sees access_denied with its state.
         let (challenge, _) = PkceCodeChallenge::new_random_sha256();
