@@ -13,6 +13,9 @@ use crate::model::{Client, SigningAlg, SigningKeyRecord};
 use crate::scope_policy::ScopeDefinitions;
 use crate::store::{Store, StoreError};
 
+/// The scope an API key needs to call the admin API; defined at start.
+pub const ADMIN_SCOPE: &str = "portcullis:admin";
+
 /// Settings the domain reads, validated by the binary's config layer.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -87,6 +90,17 @@ impl AuthServer {
                 .insert_signing_key(&new_key_record(settings.signing_alg, now, now))
                 .await?;
             tracing::info!(alg = settings.signing_alg.as_str(), "created a signing key");
+        }
+        // The scope an API key needs to call the admin API.
+        if !store.list_scopes().await?.iter().any(|d| d.name == ADMIN_SCOPE) {
+            store
+                .upsert_scope(&crate::model::ScopeDefinition {
+                    name: ADMIN_SCOPE.into(),
+                    description: "Manage Portcullis through the admin API".into(),
+                    requires_resource: false,
+                    created_at: now,
+                })
+                .await?;
         }
         let records = store.list_signing_keys().await?;
         let keys = KeyRing::new(KeySet::build(&records, now)?);

@@ -2,9 +2,10 @@
 //! into domain types, call [`AuthServer`], and map the result through the
 //! one error conversion in [`error`].
 
+pub mod admin;
 mod client_auth;
 pub mod error;
-mod pages;
+pub mod pages;
 pub mod params;
 mod routes;
 

@@ -22,6 +22,13 @@ pub async fn run(mut file: FileConfig, args: Args) -> CliResult {
         database = config.database_url.split(':').next().unwrap_or("?"),
         "portcullis is serving"
     );
+    match running.server.store().list_users().await {
+        Ok(users) if !users.iter().any(|u| u.admin) => tracing::info!(
+            "no admin yet: create one with `portcullis user create --username admin --admin --password-stdin` (then sign in at {}/console)",
+            running.issuer
+        ),
+        _ => {}
+    }
     let stop = running.stopper();
     tokio::spawn(async move {
         shutdown_signal().await;

@@ -1,0 +1,223 @@
+//! Clients: register, read, change, rotate the secret, delete.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use portcullis_core::model::Client;
+use portcullis_core::registry::{ClientSpec, ClientUpdate};
+use portcullis_protocol::{ClientId, GrantType, RedirectUri, ScopeSet};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::actor::Actor;
+use super::problem::{Problem, ProblemBody};
+use super::{Page, Paging};
+use crate::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientView {
+    pub client_id: String,
+    pub name: String,
+    pub public: bool,
+    /// authorization_code, client_credentials, refresh_token, implicit
+    pub grant_types: Vec<String>,
+    /// Allowed scopes, space-separated.
+    pub scope: String,
+    pub redirect_uris: Vec<String>,
+    pub token_lifetime: Option<i64>,
+    pub require_pkce: bool,
+    pub owner: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<&Client> for ClientView {
+    fn from(c: &Client) -> Self {
+        Self {
+            client_id: c.id.to_string(),
+            name: c.name.clone(),
+            public: c.is_public(),
+            grant_types: c.grant_types.iter().map(|g| g.to_string()).collect(),
+            scope: c.scopes.to_string(),
+            redirect_uris: c.redirect_uris.iter().map(|u| u.to_string()).collect(),
+            token_lifetime: c.token_lifetime,
+            require_pkce: c.require_pkce,
+            owner: c.owner.clone(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewClient {
+    pub name: String,
+    pub grant_types: Vec<String>,
+    #[serde(default)]
+    pub scope: String,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub public: bool,
+    pub token_lifetime: Option<i64>,
+    /// Default true; only a confidential client may turn PKCE off.
+    pub require_pkce: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientPatch {
+    pub name: Option<String>,
+    pub grant_types: Option<Vec<String>>,
+    pub scope: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub token_lifetime: Option<i64>,
+    pub require_pkce: Option<bool>,
+}
+
+/// A client just created or re-keyed: the secret is shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientWithSecret {
+    pub client: ClientView,
+    pub client_secret: Option<String>,
+}
+
+fn unprocessable(e: impl std::fmt::Display) -> Problem {
+    Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+}
+
+fn grant_types(raw: &[String]) -> Result<Vec<GrantType>, Problem> {
+    let mut out = Vec::new();
+    for g in raw {
+        let g: GrantType = g.parse().map_err(unprocessable)?;
+        if !out.contains(&g) {
+            out.push(g);
+        }
+    }
+    Ok(out)
+}
+
+fn redirect_uris(raw: &[String]) -> Result<Vec<RedirectUri>, Problem> {
+    raw.iter().map(|u| RedirectUri::parse(u).map_err(unprocessable)).collect()
+}
+
+fn scopes(raw: &str) -> Result<ScopeSet, Problem> {
+    ScopeSet::parse(raw).map_err(unprocessable)
+}
+
+async fn visible(state: &AppState, actor: &Actor, id: &str) -> Result<Client, Problem> {
+    state
+        .server
+        .store()
+        .find_client(&ClientId::new(id))
+        .await?
+        .filter(|c| actor.owns(c.owner.as_deref()))
+        .ok_or_else(|| Problem::not_found("client"))
+}
+
+#[utoipa::path(get, path = "/admin/api/v1/clients", params(Paging),
+    responses((status = 200, body = Page<ClientView>), (status = 401, body = ProblemBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    actor: Actor,
+    paging: Result<Query<Paging>, QueryRejection>,
+) -> Result<Json<Page<ClientView>>, Problem> {
+    let Query(paging) = paging?;
+    let all = state.server.store().list_clients().await?;
+    let mine = all.iter().filter(|c| actor.owns(c.owner.as_deref())).map(ClientView::from).collect();
+    Ok(Json(paging.apply(mine)?))
+}
+
+#[utoipa::path(post, path = "/admin/api/v1/clients", request_body = NewClient,
+    responses((status = 201, body = ClientWithSecret), (status = 422, body = ProblemBody), (status = 401, body = ProblemBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    actor: Actor,
+    body: Result<Json<NewClient>, JsonRejection>,
+) -> Result<Response, Problem> {
+    let Json(new) = body?;
+    let created = state
+        .server
+        .register_client(ClientSpec {
+            name: new.name,
+            grant_types: grant_types(&new.grant_types)?,
+            scopes: scopes(&new.scope)?,
+            redirect_uris: redirect_uris(&new.redirect_uris)?,
+            public: new.public,
+            token_lifetime: new.token_lifetime,
+            require_pkce: new.require_pkce.unwrap_or(true),
+            owner: Some(actor.user.id.to_string()),
+        })
+        .await?;
+    let body = ClientWithSecret {
+        client: ClientView::from(&created.client),
+        client_secret: created.secret.map(|s| s.expose().to_owned()),
+    };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+#[utoipa::path(get, path = "/admin/api/v1/clients/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = ClientView), (status = 404, body = ProblemBody)))]
+pub async fn show(
+    State(state): State<AppState>,
+    actor: Actor,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<ClientView>, Problem> {
+    let Path(id) = id?;
+    Ok(Json(ClientView::from(&visible(&state, &actor, &id).await?)))
+}
+
+#[utoipa::path(patch, path = "/admin/api/v1/clients/{id}", params(("id" = String, Path)), request_body = ClientPatch,
+    responses((status = 200, body = ClientView), (status = 404, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    actor: Actor,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Json<ClientPatch>, JsonRejection>,
+) -> Result<Json<ClientView>, Problem> {
+    let Path(id) = id?;
+    let Json(patch) = body?;
+    let client = visible(&state, &actor, &id).await?;
+    let update = ClientUpdate {
+        name: patch.name,
+        grant_types: patch.grant_types.as_deref().map(grant_types).transpose()?,
+        scopes: patch.scope.as_deref().map(scopes).transpose()?,
+        redirect_uris: patch.redirect_uris.as_deref().map(redirect_uris).transpose()?,
+        token_lifetime: patch.token_lifetime.map(Some),
+        require_pkce: patch.require_pkce,
+    };
+    let updated = state.server.update_client(&client.id, update).await?;
+    Ok(Json(ClientView::from(&updated)))
+}
+
+#[utoipa::path(delete, path = "/admin/api/v1/clients/{id}", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ProblemBody)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    actor: Actor,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, Problem> {
+    let Path(id) = id?;
+    let client = visible(&state, &actor, &id).await?;
+    state.server.delete_client(&client.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/admin/api/v1/clients/{id}/rotate-secret", params(("id" = String, Path)),
+    responses((status = 200, body = ClientWithSecret), (status = 404, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    actor: Actor,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<ClientWithSecret>, Problem> {
+    let Path(id) = id?;
+    let client = visible(&state, &actor, &id).await?;
+    let secret = state.server.rotate_client_secret(&client.id).await?;
+    Ok(Json(ClientWithSecret {
+        client: ClientView::from(&client),
+        client_secret: Some(secret.expose().to_owned()),
+    }))
+}

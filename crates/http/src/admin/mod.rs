@@ -1,0 +1,120 @@
+//! The admin API (`/admin/api/v1`): JSON CRUD for clients, users, scope
+//! definitions, API keys, signing keys and consents. Callers authenticate
+//! with an API key carrying the `portcullis:admin` scope (acting as the
+//! key's owning user) or with a browser session plus an `X-CSRF-Token`
+//! header on writes. Admins manage everything; developers only their own
+//! clients and keys. Errors are RFC 7807 problem JSON.
+
+mod actor;
+mod api_keys;
+mod clients;
+mod consents;
+mod problem;
+mod scopes;
+mod signing_keys;
+mod users;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+pub use actor::ADMIN_SCOPE;
+
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/api/v1/openapi.json", get(openapi))
+        .route("/admin/api/v1/clients", get(clients::list).post(clients::create))
+        .route(
+            "/admin/api/v1/clients/{id}",
+            get(clients::show).patch(clients::update).delete(clients::delete),
+        )
+        .route("/admin/api/v1/clients/{id}/rotate-secret", post(clients::rotate_secret))
+        .route("/admin/api/v1/users", get(users::list).post(users::create))
+        .route("/admin/api/v1/users/{id}", get(users::show).patch(users::update))
+        .route("/admin/api/v1/scopes", get(scopes::list).post(scopes::define))
+        .route("/admin/api/v1/api-keys", get(api_keys::list).post(api_keys::create))
+        .route("/admin/api/v1/api-keys/{id}", axum::routing::delete(api_keys::revoke))
+        .route("/admin/api/v1/signing-keys", get(signing_keys::list))
+        .route("/admin/api/v1/signing-keys/rotate", post(signing_keys::rotate))
+        .route("/admin/api/v1/consents", get(consents::list))
+        .route("/admin/api/v1/consents/{id}", axum::routing::delete(consents::revoke))
+}
+
+/// `?limit=&offset=` on every list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// At most this many items (1 to 200, default 50).
+    pub limit: Option<u32>,
+    /// Skip this many items (default 0).
+    pub offset: Option<u32>,
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub items: Vec<T>,
+    pub total: usize,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+impl Paging {
+    pub fn apply<T: ToSchema>(&self, all: Vec<T>) -> Result<Page<T>, problem::Problem> {
+        let limit = self.limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(problem::Problem::bad_request("limit must be between 1 and 200"));
+        }
+        let offset = self.offset.unwrap_or(0);
+        let total = all.len();
+        let items = all.into_iter().skip(offset as usize).take(limit as usize).collect();
+        Ok(Page { items, total, limit, offset })
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Portcullis admin API", version = "1"),
+    paths(
+        clients::list, clients::create, clients::show, clients::update, clients::delete, clients::rotate_secret,
+        users::list, users::create, users::show, users::update,
+        scopes::list, scopes::define,
+        api_keys::list, api_keys::create, api_keys::revoke,
+        signing_keys::list, signing_keys::rotate,
+        consents::list, consents::revoke,
+    ),
+    components(schemas(problem::ProblemBody)),
+    modifiers(&SecurityAddon),
+    security(("api_key" = []))
+)]
+pub struct ApiDoc;
+
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API key (pcs_…) carrying the portcullis:admin scope"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        ApiDoc::openapi().to_json().unwrap_or_default(),
+    )
+}
