@@ -92,7 +92,12 @@ impl AuthServer {
             tracing::info!(alg = settings.signing_alg.as_str(), "created a signing key");
         }
         // The scope an API key needs to call the admin API.
-        if !store.list_scopes().await?.iter().any(|d| d.name == ADMIN_SCOPE) {
+        if !store
+            .list_scopes()
+            .await?
+            .iter()
+            .any(|d| d.name == ADMIN_SCOPE)
+        {
             store
                 .upsert_scope(&crate::model::ScopeDefinition {
                     name: ADMIN_SCOPE.into(),

@@ -49,7 +49,10 @@ impl FromRequestParts<AppState> for Actor {
                 .ok()
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .ok_or_else(Problem::unauthorized)?;
-            let key = server.verify_api_key(token.trim()).await?.ok_or_else(Problem::unauthorized)?;
+            let key = server
+                .verify_api_key(token.trim())
+                .await?
+                .ok_or_else(Problem::unauthorized)?;
             if !key.scopes.contains_str(ADMIN_SCOPE) || key.owner_kind != OwnerKind::User {
                 return Err(Problem::forbidden(
                     "this API key lacks the portcullis:admin scope or is not owned by a user",
@@ -74,7 +77,10 @@ impl FromRequestParts<AppState> for Actor {
             .await?
             .ok_or_else(Problem::unauthorized)?;
         if parts.method != Method::GET && parts.method != Method::HEAD {
-            let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok());
+            let sent = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok());
             let expected = cookie(&parts.headers, cookies.csrf_name());
             let ok = matches!((sent, expected), (Some(s), Some(e)) if bool::from(s.as_bytes().ct_eq(e.as_bytes())));
             if !ok {

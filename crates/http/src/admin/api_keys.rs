@@ -96,7 +96,8 @@ pub async fn create(
         }
         _ => actor.user.username.clone(),
     };
-    let scopes = ScopeSet::parse(&new.scope).map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    let scopes = ScopeSet::parse(&new.scope)
+        .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
     let created = state
         .server
         .create_api_key(ApiKeySpec {

@@ -101,7 +101,9 @@ fn grant_types(raw: &[String]) -> Result<Vec<GrantType>, Problem> {
 }
 
 fn redirect_uris(raw: &[String]) -> Result<Vec<RedirectUri>, Problem> {
-    raw.iter().map(|u| RedirectUri::parse(u).map_err(unprocessable)).collect()
+    raw.iter()
+        .map(|u| RedirectUri::parse(u).map_err(unprocessable))
+        .collect()
 }
 
 fn scopes(raw: &str) -> Result<ScopeSet, Problem> {
@@ -127,7 +129,11 @@ pub async fn list(
 ) -> Result<Json<Page<ClientView>>, Problem> {
     let Query(paging) = paging?;
     let all = state.server.store().list_clients().await?;
-    let mine = all.iter().filter(|c| actor.owns(c.owner.as_deref())).map(ClientView::from).collect();
+    let mine = all
+        .iter()
+        .filter(|c| actor.owns(c.owner.as_deref()))
+        .map(ClientView::from)
+        .collect();
     Ok(Json(paging.apply(mine)?))
 }
 
@@ -185,7 +191,11 @@ pub async fn update(
         name: patch.name,
         grant_types: patch.grant_types.as_deref().map(grant_types).transpose()?,
         scopes: patch.scope.as_deref().map(scopes).transpose()?,
-        redirect_uris: patch.redirect_uris.as_deref().map(redirect_uris).transpose()?,
+        redirect_uris: patch
+            .redirect_uris
+            .as_deref()
+            .map(redirect_uris)
+            .transpose()?,
         token_lifetime: patch.token_lifetime.map(Some),
         require_pkce: patch.require_pkce,
     };

@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::Page;
 use super::actor::Actor;
 use super::problem::{Problem, ProblemBody};
-use super::Page;
 use crate::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -63,7 +63,10 @@ pub async fn list(
             updated_at: c.updated_at,
         })
         .collect();
-    let paging = super::Paging { limit: q.limit, offset: q.offset };
+    let paging = super::Paging {
+        limit: q.limit,
+        offset: q.offset,
+    };
     Ok(Json(paging.apply(views)?))
 }
 

@@ -28,21 +28,47 @@ use crate::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/api/v1/openapi.json", get(openapi))
-        .route("/admin/api/v1/clients", get(clients::list).post(clients::create))
+        .route(
+            "/admin/api/v1/clients",
+            get(clients::list).post(clients::create),
+        )
         .route(
             "/admin/api/v1/clients/{id}",
-            get(clients::show).patch(clients::update).delete(clients::delete),
+            get(clients::show)
+                .patch(clients::update)
+                .delete(clients::delete),
         )
-        .route("/admin/api/v1/clients/{id}/rotate-secret", post(clients::rotate_secret))
+        .route(
+            "/admin/api/v1/clients/{id}/rotate-secret",
+            post(clients::rotate_secret),
+        )
         .route("/admin/api/v1/users", get(users::list).post(users::create))
-        .route("/admin/api/v1/users/{id}", get(users::show).patch(users::update))
-        .route("/admin/api/v1/scopes", get(scopes::list).post(scopes::define))
-        .route("/admin/api/v1/api-keys", get(api_keys::list).post(api_keys::create))
-        .route("/admin/api/v1/api-keys/{id}", axum::routing::delete(api_keys::revoke))
+        .route(
+            "/admin/api/v1/users/{id}",
+            get(users::show).patch(users::update),
+        )
+        .route(
+            "/admin/api/v1/scopes",
+            get(scopes::list).post(scopes::define),
+        )
+        .route(
+            "/admin/api/v1/api-keys",
+            get(api_keys::list).post(api_keys::create),
+        )
+        .route(
+            "/admin/api/v1/api-keys/{id}",
+            axum::routing::delete(api_keys::revoke),
+        )
         .route("/admin/api/v1/signing-keys", get(signing_keys::list))
-        .route("/admin/api/v1/signing-keys/rotate", post(signing_keys::rotate))
+        .route(
+            "/admin/api/v1/signing-keys/rotate",
+            post(signing_keys::rotate),
+        )
         .route("/admin/api/v1/consents", get(consents::list))
-        .route("/admin/api/v1/consents/{id}", axum::routing::delete(consents::revoke))
+        .route(
+            "/admin/api/v1/consents/{id}",
+            axum::routing::delete(consents::revoke),
+        )
 }
 
 /// `?limit=&offset=` on every list.
@@ -68,12 +94,23 @@ impl Paging {
     pub fn apply<T: ToSchema>(&self, all: Vec<T>) -> Result<Page<T>, problem::Problem> {
         let limit = self.limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
-            return Err(problem::Problem::bad_request("limit must be between 1 and 200"));
+            return Err(problem::Problem::bad_request(
+                "limit must be between 1 and 200",
+            ));
         }
         let offset = self.offset.unwrap_or(0);
         let total = all.len();
-        let items = all.into_iter().skip(offset as usize).take(limit as usize).collect();
-        Ok(Page { items, total, limit, offset })
+        let items = all
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .collect();
+        Ok(Page {
+            items,
+            total,
+            limit,
+            offset,
+        })
     }
 }
 
@@ -105,7 +142,9 @@ impl utoipa::Modify for SecurityAddon {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API key (pcs_…) carrying the portcullis:admin scope"))
+                    .description(Some(
+                        "An API key (pcs_…) carrying the portcullis:admin scope",
+                    ))
                     .build(),
             ),
         );

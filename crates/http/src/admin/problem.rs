@@ -26,7 +26,10 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        Self { status, detail: detail.into() }
+        Self {
+            status,
+            detail: detail.into(),
+        }
     }
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, detail)
@@ -55,10 +58,16 @@ impl IntoResponse for Problem {
         };
         let mut res = (self.status, Json(body)).into_response();
         let h = res.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if self.status == StatusCode::UNAUTHORIZED {
-            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"portcullis-admin\""));
+            h.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"portcullis-admin\""),
+            );
         }
         res
     }
@@ -78,8 +87,12 @@ impl From<OAuthError> for Problem {
     fn from(e: OAuthError) -> Self {
         tracing::error!(error = %e.code, cause = e.cause(), "admin request failed");
         match e.code {
-            ErrorCode::TemporarilyUnavailable => Self::new(StatusCode::SERVICE_UNAVAILABLE, "the store is unavailable"),
-            ErrorCode::ServerError => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+            ErrorCode::TemporarilyUnavailable => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "the store is unavailable")
+            }
+            ErrorCode::ServerError => {
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+            }
             _ => Self::bad_request(e.description.to_string()),
         }
     }

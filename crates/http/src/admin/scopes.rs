@@ -41,7 +41,9 @@ pub async fn list(
 ) -> Result<Json<Page<ScopeView>>, Problem> {
     let Query(paging) = paging?;
     let all = state.server.store().list_scopes().await?;
-    Ok(Json(paging.apply(all.iter().map(ScopeView::from).collect())?))
+    Ok(Json(
+        paging.apply(all.iter().map(ScopeView::from).collect())?,
+    ))
 }
 
 #[utoipa::path(post, path = "/admin/api/v1/scopes", request_body = ScopeView,

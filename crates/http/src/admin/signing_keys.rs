@@ -35,7 +35,10 @@ pub struct Rotation {
 
 #[utoipa::path(get, path = "/admin/api/v1/signing-keys",
     responses((status = 200, body = Vec<SigningKeyView>), (status = 403, body = ProblemBody)))]
-pub async fn list(State(state): State<AppState>, actor: Actor) -> Result<Json<Vec<SigningKeyView>>, Problem> {
+pub async fn list(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> Result<Json<Vec<SigningKeyView>>, Problem> {
     actor.require_admin()?;
     let now = state.server.now();
     let keys = state.server.store().list_signing_keys().await?;
@@ -45,7 +48,10 @@ pub async fn list(State(state): State<AppState>, actor: Actor) -> Result<Json<Ve
             .map(|(k, s)| SigningKeyView {
                 kid: k.kid.to_string(),
                 alg: k.alg.as_str().into(),
-                state: serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                state: serde_json::to_value(s)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
                 created_at: k.created_at,
                 active_at: k.active_at,
                 retired_at: k.retired_at,
@@ -67,13 +73,19 @@ pub async fn rotate(
         .alg
         .map(|a| {
             SigningAlg::parse(&a).ok_or_else(|| {
-                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, format!("alg `{a}` is not ES256, EdDSA or RS256"))
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("alg `{a}` is not ES256, EdDSA or RS256"),
+                )
             })
         })
         .transpose()?;
     let delay = r.publish_delay.unwrap_or(600);
     if !(0..=30 * 86_400).contains(&delay) {
-        return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "publish_delay must be 0 to 2592000 seconds"));
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "publish_delay must be 0 to 2592000 seconds",
+        ));
     }
     let key = state
         .server

@@ -71,7 +71,9 @@ pub async fn list(
     actor.require_admin()?;
     let Query(paging) = paging?;
     let all = state.server.store().list_users().await?;
-    Ok(Json(paging.apply(all.iter().map(UserView::from).collect())?))
+    Ok(Json(
+        paging.apply(all.iter().map(UserView::from).collect())?,
+    ))
 }
 
 #[utoipa::path(post, path = "/admin/api/v1/users", request_body = NewUser,
@@ -83,7 +85,10 @@ pub async fn create(
 ) -> Result<Response, Problem> {
     actor.require_admin()?;
     let Json(new) = body?;
-    let user = state.server.create_user(&new.username, &new.password, new.admin).await?;
+    let user = state
+        .server
+        .create_user(&new.username, &new.password, new.admin)
+        .await?;
     Ok((StatusCode::CREATED, Json(UserView::from(&user))).into_response())
 }
 
@@ -117,7 +122,10 @@ pub async fn update(
         state.server.set_password(&user.username, pw).await?;
     }
     if let Some(disabled) = patch.disabled {
-        state.server.set_user_disabled(&user.username, disabled).await?;
+        state
+            .server
+            .set_user_disabled(&user.username, disabled)
+            .await?;
     }
     Ok(Json(UserView::from(&find(&state, &id).await?)))
 }

@@ -1,6 +1,7 @@
 //! Integration tests: the real router on a real socket, driven by real HTTP
 //! clients. One test binary, so the crate links once.
 
+mod admin;
 mod api_keys;
 mod authcode;
 mod browser;
@@ -8,6 +9,7 @@ mod cli;
 mod e2e_oauth2;
 mod errors;
 mod fuzz;
+mod guard_e2e;
 mod introspect;
 mod postgres;
 mod revoke;

@@ -11,15 +11,12 @@
 //! keys as; they can also come from `GUARD_CLIENT_ID`/`GUARD_CLIENT_SECRET`,
 //! which keeps the secret out of `ps`.
 
+mod app;
+
 use std::net::SocketAddr;
 
-use axum::routing::get;
-use axum::{Json, Router};
 use clap::Parser;
-use portcullis_guard::{
-    ACCESS_TOKEN, ACCESS_TOKEN_PARAM, Guard, GuardConfig, GuardError, Policy, Principal,
-    X_ACCESS_TOKEN, X_API_KEY,
-};
+use portcullis_guard::{Guard, GuardConfig};
 use portcullis_protocol::{ClientId, Secret};
 
 #[derive(Parser)]
@@ -38,17 +35,6 @@ struct Args {
     client_secret: Option<String>,
 }
 
-async fn whoami(principal: Principal) -> Json<Principal> {
-    Json(principal)
-}
-
-async fn orders(principal: Principal) -> Result<Json<serde_json::Value>, GuardError> {
-    principal.require_scope("orders:read")?;
-    Ok(Json(
-        serde_json::json!({ "orders": [], "for": principal.subject }),
-    ))
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt::init();
@@ -64,36 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("warning: could not reach {} yet: {e}", args.issuer);
     }
 
-    // One guard, one set of caches; a policy per API.
-    let bearer = Router::new()
-        .route("/whoami", get(whoami))
-        .route("/orders", get(orders))
-        .layer(guard.with_policy(Policy::bearer()).layer());
-    let flexible = Router::new()
-        .route("/whoami", get(whoami).post(whoami))
-        .layer(
-            guard
-                .with_policy(
-                    Policy::bearer()
-                        .with_token_header(ACCESS_TOKEN)
-                        .with_query_param(ACCESS_TOKEN_PARAM)
-                        .with_form_param(ACCESS_TOKEN_PARAM),
-                )
-                .layer(),
-        );
-    let paired = Router::new().route("/whoami", get(whoami)).layer(
-        guard
-            .with_policy(Policy::token_and_api_key(X_ACCESS_TOKEN, X_API_KEY))
-            .layer(),
-    );
-    let server = Router::new()
-        .route("/whoami", get(whoami))
-        .layer(guard.with_policy(Policy::api_key(X_API_KEY)).layer());
-    let app = Router::new()
-        .nest("/bearer", bearer)
-        .nest("/flexible", flexible)
-        .nest("/paired", paired)
-        .nest("/server", server);
+    let app = app::app(&guard);
 
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     println!("protected API on http://{}", listener.local_addr()?);
