@@ -11,7 +11,10 @@ struct Caller {
 }
 
 async fn caller(s: &TestServer, username: &str, admin: bool) -> Caller {
-    s.server().create_user(username, "long enough pw", admin).await.unwrap();
+    s.server()
+        .create_user(username, "long enough pw", admin)
+        .await
+        .unwrap();
     let created = s
         .server()
         .create_api_key(ApiKeySpec {
@@ -27,8 +30,16 @@ async fn caller(s: &TestServer, username: &str, admin: bool) -> Caller {
     }
 }
 
-async fn call(s: &TestServer, who: Option<&Caller>, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = s.http.request(method, s.url(&format!("/admin/api/v1{path}")));
+async fn call(
+    s: &TestServer,
+    who: Option<&Caller>,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = s
+        .http
+        .request(method, s.url(&format!("/admin/api/v1{path}")));
     if let Some(c) = who {
         req = req.bearer_auth(&c.key);
     }
@@ -38,7 +49,11 @@ async fn call(s: &TestServer, who: Option<&Caller>, method: reqwest::Method, pat
     let res = req.send().await.unwrap();
     let status = res.status().as_u16();
     if status >= 400 {
-        assert_eq!(res.headers()["content-type"], "application/problem+json", "{path}");
+        assert_eq!(
+            res.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
     }
     let text = res.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
@@ -56,7 +71,16 @@ async fn clients_are_managed_per_owner() {
 
     let (st, _) = call(&s, None, Method::GET, "/clients", None).await;
     assert_eq!(st, 401);
-    let (st, _) = call(&s, Some(&Caller { key: "pcs_bogus".into() }), Method::GET, "/clients", None).await;
+    let (st, _) = call(
+        &s,
+        Some(&Caller {
+            key: "pcs_bogus".into(),
+        }),
+        Method::GET,
+        "/clients",
+        None,
+    )
+    .await;
     assert_eq!(st, 401);
 
     let new = json!({"name": "Dev app", "grant_types": ["client_credentials"], "scope": "read"});
@@ -67,7 +91,10 @@ async fn clients_are_managed_per_owner() {
     assert_eq!(secret.len(), 43);
 
     // The secret works, and is not shown again.
-    let c = crate::support::TestClient { id: portcullis_protocol::ClientId::new(&id), secret: portcullis_protocol::Secret::new(&secret) };
+    let c = crate::support::TestClient {
+        id: portcullis_protocol::ClientId::new(&id),
+        secret: portcullis_protocol::Secret::new(&secret),
+    };
     s.token(&c, None).await;
     let (st, shown) = call(&s, Some(&dev), Method::GET, &format!("/clients/{id}"), None).await;
     assert_eq!(st, 200);
@@ -84,21 +111,49 @@ async fn clients_are_managed_per_owner() {
         let (st, _) = call(&s, Some(&other), m, &p, None).await;
         assert_eq!(st, 404, "{p}");
     }
-    let (st, _) = call(&s, Some(&other), Method::PATCH, &format!("/clients/{id}"), Some(json!({"name": "x"}))).await;
+    let (st, _) = call(
+        &s,
+        Some(&other),
+        Method::PATCH,
+        &format!("/clients/{id}"),
+        Some(json!({"name": "x"})),
+    )
+    .await;
     assert_eq!(st, 404);
     let (_, list) = call(&s, Some(&admin), Method::GET, "/clients", None).await;
     assert_eq!(list["total"], 1);
 
-    let (st, updated) = call(&s, Some(&dev), Method::PATCH, &format!("/clients/{id}"), Some(json!({"name": "Renamed", "token_lifetime": 600}))).await;
+    let (st, updated) = call(
+        &s,
+        Some(&dev),
+        Method::PATCH,
+        &format!("/clients/{id}"),
+        Some(json!({"name": "Renamed", "token_lifetime": 600})),
+    )
+    .await;
     assert_eq!(st, 200);
     assert_eq!(updated["name"], "Renamed");
     assert_eq!(updated["token_lifetime"], 600);
 
-    let (st, rotated) = call(&s, Some(&dev), Method::POST, &format!("/clients/{id}/rotate-secret"), None).await;
+    let (st, rotated) = call(
+        &s,
+        Some(&dev),
+        Method::POST,
+        &format!("/clients/{id}/rotate-secret"),
+        None,
+    )
+    .await;
     assert_eq!(st, 200);
     assert_ne!(rotated["client_secret"], secret.as_str());
 
-    let (st, _) = call(&s, Some(&dev), Method::DELETE, &format!("/clients/{id}"), None).await;
+    let (st, _) = call(
+        &s,
+        Some(&dev),
+        Method::DELETE,
+        &format!("/clients/{id}"),
+        None,
+    )
+    .await;
     assert_eq!(st, 204);
     let (st, _) = call(&s, Some(&dev), Method::GET, &format!("/clients/{id}"), None).await;
     assert_eq!(st, 404);
@@ -120,7 +175,14 @@ async fn validation_errors_are_problem_json() {
         assert_eq!(p["status"], 422);
         assert!(p["detail"].as_str().unwrap().len() > 5);
     }
-    let (st, _) = call(&s, Some(&dev), Method::POST, "/clients", Some(json!({"nonsense": 1}))).await;
+    let (st, _) = call(
+        &s,
+        Some(&dev),
+        Method::POST,
+        "/clients",
+        Some(json!({"nonsense": 1})),
+    )
+    .await;
     assert_eq!(st, 422);
     let res = s
         .http
@@ -145,31 +207,80 @@ async fn users_scopes_and_signing_keys_need_the_admin_role() {
     let dev = caller(&s, "dev", false).await;
     for (m, p, b) in [
         (Method::GET, "/users", None),
-        (Method::POST, "/users", Some(json!({"username": "eve", "password": "long enough pw"}))),
-        (Method::POST, "/scopes", Some(json!({"name": "x", "description": "X"}))),
+        (
+            Method::POST,
+            "/users",
+            Some(json!({"username": "eve", "password": "long enough pw"})),
+        ),
+        (
+            Method::POST,
+            "/scopes",
+            Some(json!({"name": "x", "description": "X"})),
+        ),
         (Method::GET, "/signing-keys", None),
         (Method::POST, "/signing-keys/rotate", Some(json!({}))),
     ] {
         let (st, _) = call(&s, Some(&dev), m, p, b).await;
         assert_eq!(st, 403, "{p}");
     }
-    let (st, user) = call(&s, Some(&admin), Method::POST, "/users", Some(json!({"username": "eve", "password": "long enough pw"}))).await;
+    let (st, user) = call(
+        &s,
+        Some(&admin),
+        Method::POST,
+        "/users",
+        Some(json!({"username": "eve", "password": "long enough pw"})),
+    )
+    .await;
     assert_eq!(st, 201);
     let id = user["id"].as_str().unwrap();
-    let (st, patched) = call(&s, Some(&admin), Method::PATCH, &format!("/users/{id}"), Some(json!({"disabled": true}))).await;
+    let (st, patched) = call(
+        &s,
+        Some(&admin),
+        Method::PATCH,
+        &format!("/users/{id}"),
+        Some(json!({"disabled": true})),
+    )
+    .await;
     assert_eq!(st, 200);
     assert_eq!(patched["disabled"], true);
-    let (st, _) = call(&s, Some(&admin), Method::POST, "/users", Some(json!({"username": "eve", "password": "long enough pw"}))).await;
+    let (st, _) = call(
+        &s,
+        Some(&admin),
+        Method::POST,
+        "/users",
+        Some(json!({"username": "eve", "password": "long enough pw"})),
+    )
+    .await;
     assert_eq!(st, 422, "duplicate username");
 
-    let (st, _) = call(&s, Some(&admin), Method::POST, "/scopes", Some(json!({"name": "orders:read", "description": "Read orders"}))).await;
+    let (st, _) = call(
+        &s,
+        Some(&admin),
+        Method::POST,
+        "/scopes",
+        Some(json!({"name": "orders:read", "description": "Read orders"})),
+    )
+    .await;
     assert_eq!(st, 201);
     let (_, scopes) = call(&s, Some(&dev), Method::GET, "/scopes", None).await;
-    assert!(scopes["items"].as_array().unwrap().iter().any(|d| d["name"] == "orders:read"));
+    assert!(
+        scopes["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["name"] == "orders:read")
+    );
 
     let (_, keys) = call(&s, Some(&admin), Method::GET, "/signing-keys", None).await;
     assert_eq!(keys[0]["state"], "active");
-    let (st, next) = call(&s, Some(&admin), Method::POST, "/signing-keys/rotate", Some(json!({"alg": "EdDSA", "publish_delay": 60}))).await;
+    let (st, next) = call(
+        &s,
+        Some(&admin),
+        Method::POST,
+        "/signing-keys/rotate",
+        Some(json!({"alg": "EdDSA", "publish_delay": 60})),
+    )
+    .await;
     assert_eq!(st, 201);
     assert_eq!(next["state"], "next");
     let (_, keys) = call(&s, Some(&admin), Method::GET, "/signing-keys", None).await;
@@ -183,11 +294,25 @@ async fn api_keys_and_paging() {
     let admin = caller(&s, "root", true).await;
     let dev = caller(&s, "dev", false).await;
     for i in 0..5 {
-        let (st, k) = call(&s, Some(&dev), Method::POST, "/api-keys", Some(json!({"name": format!("k{i}"), "scope": "read"}))).await;
+        let (st, k) = call(
+            &s,
+            Some(&dev),
+            Method::POST,
+            "/api-keys",
+            Some(json!({"name": format!("k{i}"), "scope": "read"})),
+        )
+        .await;
         assert_eq!(st, 201);
         assert!(k["key"].as_str().unwrap().starts_with("pcs_"));
     }
-    let (_, page) = call(&s, Some(&dev), Method::GET, "/api-keys?limit=2&offset=2", None).await;
+    let (_, page) = call(
+        &s,
+        Some(&dev),
+        Method::GET,
+        "/api-keys?limit=2&offset=2",
+        None,
+    )
+    .await;
     assert_eq!(page["total"], 6, "five plus the admin-API key");
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     assert_eq!(page["offset"], 2);
@@ -196,11 +321,32 @@ async fn api_keys_and_paging() {
 
     let (_, admins) = call(&s, Some(&admin), Method::GET, "/api-keys?limit=200", None).await;
     assert_eq!(admins["total"], 7);
-    let (st, _) = call(&s, Some(&dev), Method::POST, "/api-keys", Some(json!({"name": "x", "owner": "root"}))).await;
+    let (st, _) = call(
+        &s,
+        Some(&dev),
+        Method::POST,
+        "/api-keys",
+        Some(json!({"name": "x", "owner": "root"})),
+    )
+    .await;
     assert_eq!(st, 403, "a developer cannot make keys for others");
-    let (st, _) = call(&s, Some(&dev), Method::DELETE, &format!("/api-keys/{id}"), None).await;
+    let (st, _) = call(
+        &s,
+        Some(&dev),
+        Method::DELETE,
+        &format!("/api-keys/{id}"),
+        None,
+    )
+    .await;
     assert_eq!(st, 204);
-    let (st, _) = call(&s, Some(&dev), Method::DELETE, &format!("/api-keys/{id}"), None).await;
+    let (st, _) = call(
+        &s,
+        Some(&dev),
+        Method::DELETE,
+        &format!("/api-keys/{id}"),
+        None,
+    )
+    .await;
     assert_eq!(st, 404);
 }
 
@@ -211,13 +357,34 @@ async fn consents_are_listed_and_revoked() {
     let (_, challenge) = crate::support::pkce_pair();
     crate::authcode::code_for(&s, &b, &c, "read", &challenge).await;
     let admin = caller(&s, "root", true).await;
-    let (st, page) = call(&s, Some(&admin), Method::GET, "/consents?username=alice", None).await;
+    let (st, page) = call(
+        &s,
+        Some(&admin),
+        Method::GET,
+        "/consents?username=alice",
+        None,
+    )
+    .await;
     assert_eq!(st, 200);
     assert_eq!(page["total"], 1);
     let id = page["items"][0]["id"].as_str().unwrap();
-    let (st, _) = call(&s, Some(&admin), Method::DELETE, &format!("/consents/{id}"), None).await;
+    let (st, _) = call(
+        &s,
+        Some(&admin),
+        Method::DELETE,
+        &format!("/consents/{id}"),
+        None,
+    )
+    .await;
     assert_eq!(st, 204);
-    let (_, page) = call(&s, Some(&admin), Method::GET, "/consents?username=alice", None).await;
+    let (_, page) = call(
+        &s,
+        Some(&admin),
+        Method::GET,
+        "/consents?username=alice",
+        None,
+    )
+    .await;
     assert_eq!(page["total"], 0);
 }
 
@@ -228,10 +395,22 @@ async fn a_console_session_works_with_a_csrf_header() {
     let page = b.go("/login").await;
     let res = b.login(page, "alice", crate::authcode::PASSWORD).await;
     assert!(res.status().is_success() || res.status().is_redirection());
-    let res = b.http.get(s.url("/admin/api/v1/clients")).send().await.unwrap();
+    let res = b
+        .http
+        .get(s.url("/admin/api/v1/clients"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
-    let body = json!({"name": "via session", "grant_types": ["client_credentials"], "scope": "read"});
-    let res = b.http.post(s.url("/admin/api/v1/clients")).json(&body).send().await.unwrap();
+    let body =
+        json!({"name": "via session", "grant_types": ["client_credentials"], "scope": "read"});
+    let res = b
+        .http
+        .post(s.url("/admin/api/v1/clients"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403, "no CSRF header");
     let csrf = b
         .go("/login")
@@ -254,10 +433,25 @@ async fn a_console_session_works_with_a_csrf_header() {
 #[tokio::test]
 async fn the_openapi_document_is_served() {
     let s = TestServer::start().await;
-    let doc: Value = s.http.get(s.url("/admin/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let doc: Value = s
+        .http
+        .get(s.url("/admin/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths = doc["paths"].as_object().unwrap();
-    for p in ["/admin/api/v1/clients", "/admin/api/v1/clients/{id}", "/admin/api/v1/users", "/admin/api/v1/api-keys", "/admin/api/v1/signing-keys/rotate", "/admin/api/v1/consents"] {
+    for p in [
+        "/admin/api/v1/clients",
+        "/admin/api/v1/clients/{id}",
+        "/admin/api/v1/users",
+        "/admin/api/v1/api-keys",
+        "/admin/api/v1/signing-keys/rotate",
+        "/admin/api/v1/consents",
+    ] {
         assert!(paths.contains_key(p), "{p}");
     }
 }
