@@ -45,7 +45,7 @@ macro_rules! env_overlay {
     ($cfg:ident, $lookup:ident; $($field:ident),* $(,)?) => {
         $(
             let key = concat!("PORTCULLIS_", stringify!($field)).to_ascii_uppercase();
-            if let Some(raw) = $lookup(&key) {
+            if let Some(raw) = $lookup(&key).filter(|v| !v.is_empty()) {
                 $cfg.$field = Some(raw.parse().map_err(|e| {
                     ConfigError(format!("environment variable {key}: cannot parse `{raw}`: {e}"))
                 })?);

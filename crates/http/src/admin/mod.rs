@@ -126,7 +126,7 @@ impl Paging {
         consents::list, consents::revoke,
     ),
     components(schemas(problem::ProblemBody)),
-    modifiers(&SecurityAddon),
+    modifiers(&SecurityAddon, &ProblemResponses),
     security(("api_key" = []))
 )]
 pub struct ApiDoc;
@@ -148,6 +148,54 @@ impl utoipa::Modify for SecurityAddon {
                     .build(),
             ),
         );
+    }
+}
+
+/// Every operation can fail the same few ways; each failure is problem JSON.
+/// Documented once here rather than on every handler.
+struct ProblemResponses;
+
+impl utoipa::Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let problem = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/problem+json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ProblemBody")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        let common = [
+            ("400", "Malformed request"),
+            ("401", "Not authenticated"),
+            ("403", "Not allowed for this caller"),
+            ("404", "Not found, or not visible to this caller"),
+            ("413", "Body too large"),
+            ("415", "Body is not JSON"),
+            ("422", "Invalid values"),
+            ("503", "The store is unavailable"),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.put,
+                &mut item.delete,
+            ];
+            for op in ops.into_iter().flatten() {
+                let responses = &mut op.responses.responses;
+                for (code, description) in common {
+                    responses.insert(code.to_owned(), problem(description));
+                }
+            }
+        }
     }
 }
 
