@@ -26,6 +26,7 @@ fn after_login(request: Option<&str>, next: Option<&str>) -> String {
     match (request, next) {
         (Some(r), _) => format!("/oauth/authorize/continue?request={}", urlencode(r)),
         (None, Some("/account")) => "/account".into(),
+        (None, Some("/console")) => "/console".into(),
         _ => "/account".into(),
     }
 }

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod authorize;
 pub mod consent;
+pub mod console;
 pub mod login;
 
 use std::net::SocketAddr;

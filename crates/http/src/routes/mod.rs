@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/revoke", post(pages::account::revoke))
         .route("/static/style.css", get(style))
         .route("/healthz", get(health::live))
+        .merge(pages::console::routes())
         .merge(crate::admin::routes())
         .route("/readyz", get(health::ready))
 }

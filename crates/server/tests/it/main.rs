@@ -6,6 +6,7 @@ mod api_keys;
 mod authcode;
 mod browser;
 mod cli;
+mod console;
 mod e2e_oauth2;
 mod errors;
 mod fuzz;

@@ -1,0 +1,1151 @@
+//! `/console`: the developer console. A signed-in developer manages their
+//! own clients and API keys; an administrator sees everything and also
+//! manages users and scope definitions.
+//!
+//! Server-rendered and usable without JavaScript, like the login pages.
+//! Every action is a CSRF-checked POST that re-checks ownership; secrets
+//! appear only in the response to the POST that made them (never on a
+//! GET), and destructive actions are reached through a confirmation page.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use minijinja::{Environment, context};
+use portcullis_core::api_keys::ApiKeySpec;
+use portcullis_core::keyring::MAX_TOKEN_LIFETIME;
+use portcullis_core::model::{ApiKeyRecord, Client, OwnerKind, User};
+use portcullis_core::registry::{ClientSpec, RegistryError};
+use portcullis_protocol::{ClientId, GrantType, RedirectUri, ScopeSet, UserId};
+use serde::{Deserialize, Serialize};
+
+use super::{Csrf, csrf_failed, current_session, message, secure, see_other, unavailable};
+use crate::AppState;
+
+const LOGIN: &str = "/login?next=/console";
+
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, source) in [
+        ("base.html", include_str!("../../templates/base.html")),
+        ("console.html", include_str!("../../templates/console.html")),
+        (
+            "console_confirm.html",
+            include_str!("../../templates/console_confirm.html"),
+        ),
+    ] {
+        env.add_template(name, source).expect("templates parse");
+    }
+    env
+});
+
+fn render(status: StatusCode, template: &str, ctx: impl Serialize) -> Response {
+    match TEMPLATES.get_template(template).and_then(|t| t.render(ctx)) {
+        Ok(html) => secure((status, Html(html)).into_response()),
+        Err(e) => {
+            tracing::error!(error = %e, template, "template failed");
+            secure((StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response())
+        }
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(dashboard))
+        .route("/console/confirm", get(confirm))
+        .route("/console/clients", post(create_client))
+        .route("/console/clients/rotate", post(rotate_secret))
+        .route("/console/clients/delete", post(delete_client))
+        .route("/console/keys", post(create_key))
+        .route("/console/keys/revoke", post(revoke_key))
+        .route("/console/users", post(create_user))
+        .route("/console/users/disable", post(disable_user))
+        .route("/console/users/enable", post(enable_user))
+        .route("/console/scopes", post(define_scope))
+}
+
+// ---------------------------------------------------------------------------
+// Forms
+
+/// The fields of a console POST. Only the grant-type checkboxes may repeat;
+/// any other repeated field makes the form unreadable.
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn parse(body: &[u8]) -> Option<Self> {
+        let pairs = crate::params::form_pairs(body).ok()?;
+        for (i, (name, _)) in pairs.iter().enumerate() {
+            if name != "grant_type" && pairs[..i].iter().any(|(n, _)| n == name) {
+                return None;
+            }
+        }
+        Some(Self(pairs))
+    }
+
+    /// A field's value; absent and empty are both `None`.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, v)| n == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or_default().to_owned()
+    }
+
+    fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(n, v)| n == name && !v.is_empty())
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    fn checked(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
+/// What was typed into the new-client form, kept to re-render it.
+#[derive(Serialize)]
+struct ClientForm {
+    name: String,
+    grant_types: Vec<String>,
+    redirect_uris: String,
+    scope: String,
+    token_lifetime: String,
+    public: bool,
+}
+
+impl Default for ClientForm {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            grant_types: vec![GrantType::ClientCredentials.as_str().into()],
+            redirect_uris: String::new(),
+            scope: String::new(),
+            token_lifetime: String::new(),
+            public: false,
+        }
+    }
+}
+
+impl ClientForm {
+    fn read(f: &Form) -> Self {
+        Self {
+            name: f.text("name"),
+            grant_types: f.all("grant_type"),
+            redirect_uris: f.text("redirect_uris"),
+            scope: f.text("scope"),
+            token_lifetime: f.text("token_lifetime").trim().to_owned(),
+            public: f.checked("public"),
+        }
+    }
+
+    /// The registration it asks for, parsed the way the CLI parses its
+    /// options; a parse error is the one-line message to show.
+    fn spec(&self, owner: &UserId) -> Result<ClientSpec, String> {
+        let mut grant_types = Vec::new();
+        for g in self
+            .grant_types
+            .iter()
+            .flat_map(|g| g.split([',', ' ']))
+            .filter(|g| !g.is_empty())
+        {
+            let g: GrantType = g.parse().map_err(|e| format!("{e}"))?;
+            if !grant_types.contains(&g) {
+                grant_types.push(g);
+            }
+        }
+        let mut redirect_uris: Vec<RedirectUri> = Vec::new();
+        for line in self.redirect_uris.lines().map(str::trim) {
+            if line.is_empty() {
+                continue;
+            }
+            let u = RedirectUri::parse(line).map_err(|e| e.to_string())?;
+            if !redirect_uris.contains(&u) {
+                redirect_uris.push(u);
+            }
+        }
+        let scopes = parse_scopes(&self.scope)?;
+        let token_lifetime = match self.token_lifetime.as_str() {
+            "" => None,
+            raw => Some(raw.parse::<i64>().map_err(|_| {
+                format!(
+                    "token lifetime must be a whole number of seconds between 60 and {MAX_TOKEN_LIFETIME}"
+                )
+            })?),
+        };
+        Ok(ClientSpec {
+            name: self.name.clone(),
+            grant_types,
+            scopes,
+            redirect_uris,
+            public: self.public,
+            token_lifetime,
+            require_pkce: true,
+            owner: Some(owner.as_str().to_owned()),
+        })
+    }
+}
+
+/// Space-separated scopes; tabs, newlines and `+` separate too.
+fn parse_scopes(raw: &str) -> Result<ScopeSet, String> {
+    let joined = raw
+        .replace('+', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    ScopeSet::parse(&joined).map_err(|e| e.to_string())
+}
+
+#[derive(Serialize, Default)]
+struct KeyForm {
+    name: String,
+    scope: String,
+    expires_in_days: String,
+}
+
+impl KeyForm {
+    fn read(f: &Form) -> Self {
+        Self {
+            name: f.text("name"),
+            scope: f.text("scope"),
+            expires_in_days: f.text("expires_in_days").trim().to_owned(),
+        }
+    }
+}
+
+/// The password is never echoed back.
+#[derive(Serialize, Default)]
+struct UserForm {
+    username: String,
+    admin: bool,
+}
+
+#[derive(Serialize, Default)]
+struct ScopeForm {
+    name: String,
+    description: String,
+    requires_resource: bool,
+}
+
+// ---------------------------------------------------------------------------
+// The page
+
+/// A secret shown once, in the response to the POST that made it.
+#[derive(Serialize)]
+struct Revealed {
+    title: String,
+    /// Set for clients: the id to configure beside the secret.
+    client_id: Option<String>,
+    /// `None` for a public client, which has no secret.
+    secret: Option<String>,
+    label: &'static str,
+    kind: &'static str,
+    rotated: bool,
+}
+
+/// Everything on the dashboard besides the lists: a notice, a revealed
+/// secret, and the forms with what was typed and what was wrong.
+#[derive(Default)]
+struct View {
+    notice: Option<&'static str>,
+    revealed: Option<Revealed>,
+    client_form: ClientForm,
+    client_error: Option<String>,
+    key_form: KeyForm,
+    key_error: Option<String>,
+    user_form: UserForm,
+    user_error: Option<String>,
+    scope_form: ScopeForm,
+    scope_error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ClientRow {
+    id: String,
+    name: String,
+    public: bool,
+    grant_types: Vec<&'static str>,
+    scopes: Vec<String>,
+    redirect_uris: Vec<String>,
+    token_lifetime: Option<i64>,
+    owner: String,
+    created: String,
+}
+
+#[derive(Serialize)]
+struct KeyRow {
+    id: String,
+    name: String,
+    scopes: Vec<String>,
+    owner: String,
+    created: String,
+    last_used: Option<String>,
+    expires: Option<String>,
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+struct UserRow {
+    id: String,
+    username: String,
+    admin: bool,
+    disabled: bool,
+    me: bool,
+    created: String,
+}
+
+#[derive(Serialize)]
+struct ScopeRow {
+    name: String,
+    description: String,
+    requires_resource: bool,
+}
+
+#[derive(Serialize)]
+struct GrantChoice {
+    value: &'static str,
+    hint: &'static str,
+}
+
+const GRANT_CHOICES: [GrantChoice; 4] = [
+    GrantChoice {
+        value: "authorization_code",
+        hint: "users sign in and consent; needs a redirect URI",
+    },
+    GrantChoice {
+        value: "client_credentials",
+        hint: "server-to-server, on the client's own behalf",
+    },
+    GrantChoice {
+        value: "refresh_token",
+        hint: "long-lived access; only with authorization_code",
+    },
+    GrantChoice {
+        value: "implicit",
+        hint: "legacy browser flow; prefer authorization_code with PKCE",
+    },
+];
+
+fn notice_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "client-deleted" => "The client was deleted. Its credentials and tokens no longer work.",
+        "key-revoked" => "The API key was revoked. It no longer works.",
+        "user-created" => "The user was created. They can sign in now.",
+        "user-disabled" => "The user was disabled and signed out everywhere.",
+        "user-enabled" => "The user was enabled and can sign in again.",
+        "scope-defined" => "The scope was saved. Clients and keys can now be given it.",
+        _ => return None,
+    })
+}
+
+/// `YYYY-MM-DD HH:MM UTC` for a Unix time.
+fn when(ts: i64) -> String {
+    let days = ts.div_euclid(86_400);
+    let secs = ts.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}
+
+fn owns_client(user: &User, c: &Client) -> bool {
+    user.admin || c.owner.as_deref() == Some(user.id.as_str())
+}
+
+fn owns_key(user: &User, k: &ApiKeyRecord) -> bool {
+    user.admin || (k.owner_kind == OwnerKind::User && k.owner_id == user.id.as_str())
+}
+
+/// The dashboard for `user`, with `view` on top of the current lists.
+async fn page(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+    status: StatusCode,
+    view: View,
+) -> Response {
+    let store = state.server.store();
+    let loaded = async {
+        Ok::<_, portcullis_core::StoreError>((
+            store.list_clients().await?,
+            store.list_api_keys().await?,
+            store.list_scopes().await?,
+            if user.admin {
+                store.list_users().await?
+            } else {
+                Vec::new()
+            },
+        ))
+    }
+    .await;
+    let (all_clients, all_keys, scopes, users) = match loaded {
+        Ok(l) => l,
+        Err(e) => return unavailable(e.into()),
+    };
+    let usernames: HashMap<&str, &str> = users
+        .iter()
+        .map(|u| (u.id.as_str(), u.username.as_str()))
+        .collect();
+    let client_names: HashMap<&str, &str> = all_clients
+        .iter()
+        .map(|c| (c.id.as_str(), c.name.as_str()))
+        .collect();
+    let now = state.server.now();
+
+    let mut clients: Vec<&Client> = all_clients
+        .iter()
+        .filter(|c| owns_client(user, c))
+        .collect();
+    clients.sort_by_key(|c| std::cmp::Reverse(c.created_at));
+    let clients: Vec<ClientRow> = clients
+        .into_iter()
+        .map(|c| ClientRow {
+            id: c.id.to_string(),
+            name: c.name.clone(),
+            public: c.is_public(),
+            grant_types: c.grant_types.iter().map(|g| g.as_str()).collect(),
+            scopes: c.scopes.iter().map(ToString::to_string).collect(),
+            redirect_uris: c.redirect_uris.iter().map(ToString::to_string).collect(),
+            token_lifetime: c.token_lifetime,
+            owner: match &c.owner {
+                Some(o) => usernames.get(o.as_str()).unwrap_or(&o.as_str()).to_string(),
+                None => "none (registered with the CLI)".into(),
+            },
+            created: when(c.created_at),
+        })
+        .collect();
+
+    let mut keys: Vec<&ApiKeyRecord> = all_keys.iter().filter(|k| owns_key(user, k)).collect();
+    // Live keys first, newest first within each group.
+    keys.sort_by_key(|k| (k.revoked_at.is_some(), std::cmp::Reverse(k.created_at)));
+    let keys: Vec<KeyRow> = keys
+        .into_iter()
+        .map(|k| KeyRow {
+            id: k.id.clone(),
+            name: k.name.clone(),
+            scopes: k.scopes.iter().map(ToString::to_string).collect(),
+            owner: match k.owner_kind {
+                OwnerKind::User => format!(
+                    "user {}",
+                    usernames
+                        .get(k.owner_id.as_str())
+                        .unwrap_or(&k.owner_id.as_str())
+                ),
+                OwnerKind::Client => format!(
+                    "client {}",
+                    client_names
+                        .get(k.owner_id.as_str())
+                        .unwrap_or(&k.owner_id.as_str())
+                ),
+            },
+            created: when(k.created_at),
+            last_used: k.last_used_at.map(when),
+            expires: k.expires_at.map(when),
+            status: if k.revoked_at.is_some() {
+                "revoked"
+            } else if k.expires_at.is_some_and(|e| e <= now) {
+                "expired"
+            } else {
+                "active"
+            },
+        })
+        .collect();
+
+    let mut scopes: Vec<ScopeRow> = scopes
+        .into_iter()
+        .map(|d| ScopeRow {
+            name: d.name,
+            description: d.description,
+            requires_resource: d.requires_resource,
+        })
+        .collect();
+    scopes.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let mut users: Vec<UserRow> = users
+        .iter()
+        .map(|u| UserRow {
+            id: u.id.to_string(),
+            username: u.username.clone(),
+            admin: u.admin,
+            disabled: u.disabled,
+            me: u.id == user.id,
+            created: when(u.created_at),
+        })
+        .collect();
+    users.sort_by(|a, b| a.username.cmp(&b.username));
+
+    let csrf = Csrf::for_form(state, headers);
+    let res = render(
+        status,
+        "console.html",
+        context! {
+            csrf => csrf.token,
+            username => user.username,
+            admin => user.admin,
+            issuer => state.server.settings().issuer,
+            notice => view.notice,
+            revealed => view.revealed,
+            clients => clients,
+            keys => keys,
+            scopes => scopes,
+            users => users,
+            grant_choices => GRANT_CHOICES,
+            max_lifetime => MAX_TOKEN_LIFETIME,
+            client_form => view.client_form,
+            client_error => view.client_error,
+            key_form => view.key_form,
+            key_error => view.key_error,
+            user_form => view.user_form,
+            user_error => view.user_error,
+            scope_form => view.scope_form,
+            scope_error => view.scope_error,
+        },
+    );
+    csrf.attach(res)
+}
+
+// ---------------------------------------------------------------------------
+// Shared steps
+
+async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<User, Response> {
+    match current_session(state, headers).await {
+        Ok(Some((_, user))) => Ok(user),
+        Ok(None) => Err(see_other(LOGIN)),
+        Err(page) => Err(page),
+    }
+}
+
+/// The form of a console POST, once its CSRF token checks out, and who
+/// sent it.
+async fn begin(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(User, Form), Response> {
+    let Some(form) = Form::parse(body) else {
+        return Err(message(
+            StatusCode::BAD_REQUEST,
+            "Invalid form",
+            "The form could not be read.",
+        ));
+    };
+    if !Csrf::verify(state, headers, form.get("csrf")) {
+        return Err(csrf_failed());
+    }
+    let user = signed_in(state, headers).await?;
+    Ok((user, form))
+}
+
+/// The refusal page for anyone but an administrator.
+fn unless_admin(user: &User) -> Option<Response> {
+    (!user.admin).then(|| {
+        message(
+            StatusCode::FORBIDDEN,
+            "Administrators only",
+            "Only an administrator can manage users and scopes.",
+        )
+    })
+}
+
+fn not_found(what: &str) -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        &format!("There is no such {what} in your console. It may have been deleted already."),
+    )
+}
+
+fn no_id() -> Response {
+    message(
+        StatusCode::BAD_REQUEST,
+        "Invalid form",
+        "The form names nothing to act on.",
+    )
+}
+
+/// Why the domain refused: a one-line message to show beside the form,
+/// or a whole page (the store failed).
+enum Refused {
+    Message(String),
+    Page(Response),
+}
+
+fn refusal(e: RegistryError) -> Refused {
+    match e {
+        RegistryError::Invalid(_) | RegistryError::NotFound(_) => Refused::Message(e.to_string()),
+        RegistryError::Store(e) => Refused::Page(unavailable(e.into())),
+    }
+}
+
+/// The client `id`, if `user` may manage it; 404 otherwise, so that other
+/// developers' clients are indistinguishable from missing ones.
+async fn owned_client(state: &AppState, user: &User, id: Option<&str>) -> Result<Client, Response> {
+    let id = id.ok_or_else(no_id)?;
+    match state.server.store().find_client(&ClientId::new(id)).await {
+        Ok(Some(c)) if owns_client(user, &c) => Ok(c),
+        Ok(_) => Err(not_found("client")),
+        Err(e) => Err(unavailable(e.into())),
+    }
+}
+
+async fn owned_key(
+    state: &AppState,
+    user: &User,
+    id: Option<&str>,
+) -> Result<ApiKeyRecord, Response> {
+    let id = id.ok_or_else(no_id)?;
+    match state.server.store().find_api_key(id).await {
+        Ok(Some(k)) if owns_key(user, &k) => Ok(k),
+        Ok(_) => Err(not_found("API key")),
+        Err(e) => Err(unavailable(e.into())),
+    }
+}
+
+async fn some_user(state: &AppState, id: Option<&str>) -> Result<User, Response> {
+    let id = id.ok_or_else(no_id)?;
+    match state.server.store().find_user(&UserId::new(id)).await {
+        Ok(Some(u)) => Ok(u),
+        Ok(None) => Err(not_found("user")),
+        Err(e) => Err(unavailable(e.into())),
+    }
+}
+
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(res) => return res,
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------
+// Handlers
+
+#[derive(Deserialize, Default)]
+struct DashboardQuery {
+    done: Option<String>,
+}
+
+async fn dashboard(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<DashboardQuery>,
+) -> Response {
+    let user = tri!(signed_in(&state, &headers).await);
+    let view = View {
+        notice: q.done.as_deref().and_then(notice_text),
+        ..View::default()
+    };
+    page(&state, &headers, &user, StatusCode::OK, view).await
+}
+
+#[derive(Deserialize, Default)]
+struct ConfirmQuery {
+    action: Option<String>,
+    id: Option<String>,
+}
+
+/// "Are you sure?" before a destructive action: a page whose only form
+/// POSTs to the real action.
+async fn confirm(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ConfirmQuery>,
+) -> Response {
+    let user = tri!(signed_in(&state, &headers).await);
+    let id = q.id.as_deref().filter(|s| !s.is_empty());
+    let (question, detail, action, button, subject_id) = match q.action.as_deref() {
+        Some("delete-client") => {
+            let c = tri!(owned_client(&state, &user, id).await);
+            (
+                format!("Delete the client “{}”?", c.name),
+                format!(
+                    "Client id {} stops working at once: token requests with it are refused and the tokens it holds stop being accepted. This cannot be undone.",
+                    c.id
+                ),
+                "/console/clients/delete",
+                "Delete client",
+                c.id.to_string(),
+            )
+        }
+        Some("rotate-secret") => {
+            let c = tri!(owned_client(&state, &user, id).await);
+            if c.is_public() {
+                return message(
+                    StatusCode::BAD_REQUEST,
+                    "No secret to rotate",
+                    "This is a public client: it has no secret.",
+                );
+            }
+            (
+                format!("Rotate the secret of “{}”?", c.name),
+                "A new secret will be shown once. The current secret stops working immediately, so update your application's configuration right after.".to_owned(),
+                "/console/clients/rotate",
+                "Rotate secret",
+                c.id.to_string(),
+            )
+        }
+        Some("revoke-key") => {
+            let k = tri!(owned_key(&state, &user, id).await);
+            if k.revoked_at.is_some() {
+                return message(
+                    StatusCode::BAD_REQUEST,
+                    "Already revoked",
+                    "This API key has already been revoked.",
+                );
+            }
+            (
+                format!("Revoke the API key “{}”?", k.name),
+                format!(
+                    "The key pcs_{}_… stops working at once. This cannot be undone: to keep access, create a new key first.",
+                    k.id
+                ),
+                "/console/keys/revoke",
+                "Revoke key",
+                k.id,
+            )
+        }
+        Some("disable-user") => {
+            if let Some(res) = unless_admin(&user) {
+                return res;
+            }
+            let u = tri!(some_user(&state, id).await);
+            if u.id == user.id {
+                return message(
+                    StatusCode::BAD_REQUEST,
+                    "Not your own account",
+                    "You cannot disable the account you are signed in with.",
+                );
+            }
+            (
+                format!("Disable the user “{}”?", u.username),
+                "They can no longer sign in, their sessions end, and the tokens issued to them stop working. You can enable the account again later.".to_owned(),
+                "/console/users/disable",
+                "Disable user",
+                u.id.to_string(),
+            )
+        }
+        _ => {
+            return message(
+                StatusCode::BAD_REQUEST,
+                "Unknown action",
+                "The console cannot do that. Go back to the console and try again.",
+            );
+        }
+    };
+    let csrf = Csrf::for_form(&state, &headers);
+    let res = render(
+        StatusCode::OK,
+        "console_confirm.html",
+        context! {
+            csrf => csrf.token,
+            question => question,
+            detail => detail,
+            action => action,
+            button => button,
+            id => subject_id,
+        },
+    );
+    csrf.attach(res)
+}
+
+async fn create_client(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let (user, f) = tri!(begin(&state, &headers, &body).await);
+    let input = ClientForm::read(&f);
+    let result = match input.spec(&user.id) {
+        Ok(spec) => state.server.register_client(spec).await.map_err(refusal),
+        Err(msg) => Err(Refused::Message(msg)),
+    };
+    match result {
+        Ok(created) => {
+            let view = View {
+                revealed: Some(Revealed {
+                    title: format!("Client “{}” created", created.client.name),
+                    client_id: Some(created.client.id.to_string()),
+                    secret: created.secret.map(|s| s.expose().to_owned()),
+                    label: "Client secret",
+                    kind: "client",
+                    rotated: false,
+                }),
+                ..View::default()
+            };
+            page(&state, &headers, &user, StatusCode::OK, view).await
+        }
+        Err(Refused::Message(msg)) => {
+            let view = View {
+                client_form: input,
+                client_error: Some(msg),
+                ..View::default()
+            };
+            page(&state, &headers, &user, StatusCode::BAD_REQUEST, view).await
+        }
+        Err(Refused::Page(res)) => res,
+    }
+}
+
+async fn rotate_secret(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let (user, f) = tri!(begin(&state, &headers, &body).await);
+    let client = tri!(owned_client(&state, &user, f.get("id")).await);
+    match state.server.rotate_client_secret(&client.id).await {
+        Ok(secret) => {
+            let view = View {
+                revealed: Some(Revealed {
+                    title: format!("New secret for “{}”", client.name),
+                    client_id: Some(client.id.to_string()),
+                    secret: Some(secret.expose().to_owned()),
+                    label: "New client secret",
+                    kind: "client",
+                    rotated: true,
+                }),
+                ..View::default()
+            };
+            page(&state, &headers, &user, StatusCode::OK, view).await
+        }
+        Err(e) => match refusal(e) {
+            Refused::Message(msg) => {
+                message(StatusCode::BAD_REQUEST, "Could not rotate the secret", &msg)
+            }
+            Refused::Page(res) => res,
+        },
+    }
+}
+
+async fn delete_client(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let (user, f) = tri!(begin(&state, &headers, &body).await);
+    let client = tri!(owned_client(&state, &user, f.get("id")).await);
+    match state.server.delete_client(&client.id).await {
+        Ok(()) => see_other("/console?done=client-deleted"),
+        Err(RegistryError::NotFound(_)) => not_found("client"),
+        Err(e) => match refusal(e) {
+            Refused::Message(msg) => {
+                message(StatusCode::BAD_REQUEST, "Could not delete the client", &msg)
+            }
+            Refused::Page(res) => res,
+        },
+    }
+}
+
+async fn create_key(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let (user, f) = tri!(begin(&state, &headers, &body).await);
+    let input = KeyForm::read(&f);
+    let spec = parse_scopes(&input.scope).and_then(|scopes| {
+        let expires_in_days = match input.expires_in_days.as_str() {
+            "" => None,
+            raw => Some(
+                raw.parse::<i64>()
+                    .map_err(|_| "expiry must be a whole number of days, 1 to 3650".to_owned())?,
+            ),
+        };
+        Ok(ApiKeySpec {
+            owner: user.username.clone(),
+            name: input.name.clone(),
+            scopes,
+            expires_in_days,
+        })
+    });
+    let result = match spec {
+        Ok(spec) => state.server.create_api_key(spec).await.map_err(refusal),
+        Err(msg) => Err(Refused::Message(msg)),
+    };
+    match result {
+        Ok(created) => {
+            // The owner is resolved by name; make sure it resolved to this
+            // user and not to a client whose id happens to be the username.
+            if created.record.owner_kind != OwnerKind::User
+                || created.record.owner_id != user.id.as_str()
+            {
+                if let Err(e) = state.server.revoke_api_key(&created.record.id).await
+                    && let Refused::Page(res) = refusal(e)
+                {
+                    return res;
+                }
+                return message(
+                    StatusCode::CONFLICT,
+                    "Could not create the key",
+                    "Your username is ambiguous as a key owner. Ask an administrator to create the key.",
+                );
+            }
+            let view = View {
+                revealed: Some(Revealed {
+                    title: format!("API key “{}” created", created.record.name),
+                    client_id: None,
+                    secret: Some(created.key.expose().to_owned()),
+                    label: "API key",
+                    kind: "key",
+                    rotated: false,
+                }),
+                ..View::default()
+            };
+            page(&state, &headers, &user, StatusCode::OK, view).await
+        }
+        Err(Refused::Message(msg)) => {
+            let view = View {
+                key_form: input,
+                key_error: Some(msg),
+                ..View::default()
+            };
+            page(&state, &headers, &user, StatusCode::BAD_REQUEST, view).await
+        }
+        Err(Refused::Page(res)) => res,
+    }
+}
+
+async fn revoke_key(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let (user, f) = tri!(begin(&state, &headers, &body).await);
+    let key = tri!(owned_key(&state, &user, f.get("id")).await);
+    match state.server.revoke_api_key(&key.id).await {
+        // Revoking twice lands in the same place.
+        Ok(()) | Err(RegistryError::NotFound(_)) => see_other("/console?done=key-revoked"),
+        Err(e) => match refusal(e) {
+            Refused::Message(msg) => {
+                message(StatusCode::BAD_REQUEST, "Could not revoke the key", &msg)
+            }
+            Refused::Page(res) => res,
+        },
+    }
+}
+
+async fn create_user(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let (user, f) = tri!(begin(&state, &headers, &body).await);
+    if let Some(res) = unless_admin(&user) {
+        return res;
+    }
+    let input = UserForm {
+        username: f.text("username").trim().to_owned(),
+        admin: f.checked("admin"),
+    };
+    let password = f.get("password").unwrap_or_default();
+    match state
+        .server
+        .create_user(&input.username, password, input.admin)
+        .await
+    {
+        Ok(_) => see_other("/console?done=user-created#users"),
+        Err(e) => {
+            let msg = match refusal(e) {
+                Refused::Message(msg) => msg,
+                Refused::Page(res) => return res,
+            };
+            let view = View {
+                user_form: input,
+                user_error: Some(msg),
+                ..View::default()
+            };
+            page(&state, &headers, &user, StatusCode::BAD_REQUEST, view).await
+        }
+    }
+}
+
+async fn set_disabled(
+    state: AppState,
+    headers: HeaderMap,
+    body: Bytes,
+    disabled: bool,
+) -> Response {
+    let (user, f) = tri!(begin(&state, &headers, &body).await);
+    if let Some(res) = unless_admin(&user) {
+        return res;
+    }
+    let target = tri!(some_user(&state, f.get("id")).await);
+    if disabled && target.id == user.id {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "Not your own account",
+            "You cannot disable the account you are signed in with.",
+        );
+    }
+    match state
+        .server
+        .set_user_disabled(&target.username, disabled)
+        .await
+    {
+        Ok(()) if disabled => see_other("/console?done=user-disabled#users"),
+        Ok(()) => see_other("/console?done=user-enabled#users"),
+        Err(RegistryError::NotFound(_)) => not_found("user"),
+        Err(e) => match refusal(e) {
+            Refused::Message(msg) => {
+                message(StatusCode::BAD_REQUEST, "Could not change the user", &msg)
+            }
+            Refused::Page(res) => res,
+        },
+    }
+}
+
+async fn disable_user(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    set_disabled(state, headers, body, true).await
+}
+
+async fn enable_user(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    set_disabled(state, headers, body, false).await
+}
+
+async fn define_scope(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let (user, f) = tri!(begin(&state, &headers, &body).await);
+    if let Some(res) = unless_admin(&user) {
+        return res;
+    }
+    let input = ScopeForm {
+        name: f.text("name").trim().to_owned(),
+        description: f.text("description"),
+        requires_resource: f.checked("requires_resource"),
+    };
+    match state
+        .server
+        .define_scope(&input.name, &input.description, input.requires_resource)
+        .await
+    {
+        Ok(_) => see_other("/console?done=scope-defined#scopes"),
+        Err(e) => {
+            let msg = match refusal(e) {
+                Refused::Message(msg) => msg,
+                Refused::Page(res) => return res,
+            };
+            let view = View {
+                scope_form: input,
+                scope_error: Some(msg),
+                ..View::default()
+            };
+            page(&state, &headers, &user, StatusCode::BAD_REQUEST, view).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_utc_calendar_dates() {
+        assert_eq!(when(0), "1970-01-01 00:00 UTC");
+        assert_eq!(when(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(when(1_700_000_000), "2023-11-14 22:13 UTC");
+    }
+
+    #[test]
+    fn only_grant_types_may_repeat() {
+        assert!(Form::parse(b"grant_type=a&grant_type=b&name=x").is_some());
+        assert!(Form::parse(b"name=x&name=y").is_none());
+        assert!(Form::parse(b"csrf=x&csrf=y").is_none());
+    }
+
+    #[test]
+    fn the_client_form_parses_like_the_cli() {
+        let form = |body: &str| ClientForm::read(&Form::parse(body.as_bytes()).unwrap());
+        let owner = UserId::new("u1");
+        let spec = form(
+            "name=App&grant_type=authorization_code&grant_type=refresh_token\
+             &redirect_uris=https%3A%2F%2Fa.example%2Fcb%0D%0A%0D%0Ahttps%3A%2F%2Fa.example%2Fcb\
+             &scope=read++write&token_lifetime=+600+",
+        )
+        .spec(&owner)
+        .unwrap();
+        assert_eq!(
+            spec.grant_types,
+            [GrantType::AuthorizationCode, GrantType::RefreshToken]
+        );
+        assert_eq!(spec.redirect_uris.len(), 1);
+        assert_eq!(spec.scopes.to_string(), "read write");
+        assert_eq!(spec.token_lifetime, Some(600));
+        assert_eq!(spec.owner.as_deref(), Some("u1"));
+
+        let err = form("name=A&grant_type=password").spec(&owner).unwrap_err();
+        assert!(err.contains("unknown grant type `password`"), "{err}");
+        let err =
+            form("name=A&grant_type=implicit&redirect_uris=https%3A%2F%2Fa.example%2F%3Fx%3D1")
+                .spec(&owner)
+                .unwrap_err();
+        assert!(err.contains("must not carry a query string"), "{err}");
+        let err = form("name=A&token_lifetime=soon").spec(&owner).unwrap_err();
+        assert!(err.contains("whole number"), "{err}");
+    }
+
+    /// Every branch of both templates renders: admin lists, a revealed
+    /// client secret and key, errors in every form.
+    #[test]
+    fn the_templates_render() {
+        let client = ClientRow {
+            id: "c1".into(),
+            name: "App <b>".into(),
+            public: false,
+            grant_types: vec!["authorization_code"],
+            scopes: vec!["orders:read".into()],
+            redirect_uris: vec!["https://a.example/cb".into()],
+            token_lifetime: Some(600),
+            owner: "dev".into(),
+            created: when(0),
+        };
+        let key = KeyRow {
+            id: "k1".into(),
+            name: "ci".into(),
+            scopes: vec![],
+            owner: "user dev".into(),
+            created: when(0),
+            last_used: Some(when(60)),
+            expires: Some(when(120)),
+            status: "active",
+        };
+        let user = UserRow {
+            id: "u1".into(),
+            username: "dev".into(),
+            admin: false,
+            disabled: true,
+            me: false,
+            created: when(0),
+        };
+        let scope = ScopeRow {
+            name: "orders".into(),
+            description: "Orders".into(),
+            requires_resource: true,
+        };
+        for (kind, client_id, secret) in [
+            ("client", Some("c1"), Some("s3cret")),
+            ("client", Some("c1"), None),
+            ("key", None, Some("pcs_k1")),
+        ] {
+            let html = TEMPLATES
+                .get_template("console.html")
+                .unwrap()
+                .render(context! {
+                    csrf => "t", username => "root", admin => true, issuer => "https://id.example",
+                    notice => notice_text("client-deleted"),
+                    revealed => Revealed { title: "New".into(), client_id: client_id.map(Into::into), secret: secret.map(Into::into), label: "Secret", kind, rotated: true },
+                    clients => [&client], keys => [&key], scopes => [&scope], users => [&user],
+                    grant_choices => GRANT_CHOICES, max_lifetime => MAX_TOKEN_LIFETIME,
+                    client_form => ClientForm::default(), client_error => "bad client",
+                    key_form => KeyForm::default(), key_error => "bad key",
+                    user_form => UserForm::default(), user_error => "bad user",
+                    scope_form => ScopeForm::default(), scope_error => "bad scope",
+                })
+                .unwrap();
+            assert!(html.contains("App &lt;b&gt;"), "escaped");
+            assert!(html.contains("action=disable-user") || html.contains("/console/users/enable"));
+            assert_eq!(html.contains("id=\"secret\""), secret.is_some());
+        }
+        TEMPLATES
+            .get_template("console_confirm.html")
+            .unwrap()
+            .render(context! { csrf => "t", question => "Q?", detail => "D", action => "/console/keys/revoke", button => "Revoke key", id => "k1" })
+            .unwrap();
+    }
+}
