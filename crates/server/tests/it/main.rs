@@ -5,6 +5,7 @@ mod admin;
 mod api_keys;
 mod authcode;
 mod browser;
+mod chrome;
 mod cli;
 mod console;
 mod e2e_oauth2;
