@@ -66,7 +66,8 @@ pub trait RevocationStore: Send + Sync {
     /// Remembers a revoked access token until it would have expired anyway.
     async fn revoke_access_token(&self, jti: &Jti, expires_at: i64) -> Result<(), StoreError>;
     async fn is_access_token_revoked(&self, jti: &Jti) -> Result<bool, StoreError>;
-    /// Forgets revocations of tokens that have expired.
+    /// Forgets what has expired: revocations of expired tokens, stale
+    /// pending requests, codes, sessions, refresh tokens and login counters.
     async fn purge_expired(&self, now: i64) -> Result<u64, StoreError>;
 }
 

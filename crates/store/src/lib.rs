@@ -331,13 +331,26 @@ impl RevocationStore for SqlStore {
     }
 
     async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
-        const SQL: &str = "DELETE FROM revoked_access_tokens WHERE expires_at <= $1";
-        on_pool!(self, p => sqlx::query(SQL)
-            .bind(now)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected())
-            .map_err(map_err))
+        // Only rows that can no longer matter: a redeemed code is kept for a
+        // day after expiry so a late replay still revokes what it issued.
+        const SQL: [&str; 6] = [
+            "DELETE FROM revoked_access_tokens WHERE expires_at <= $1",
+            "DELETE FROM pending_authorizations WHERE expires_at <= $1",
+            "DELETE FROM authorization_codes WHERE expires_at <= $1 - 86400",
+            "DELETE FROM sessions WHERE expires_at <= $1",
+            "DELETE FROM refresh_tokens WHERE expires_at <= $1",
+            "DELETE FROM login_throttle WHERE blocked_until <= $1 - 86400",
+        ];
+        let mut purged = 0;
+        for sql in SQL {
+            purged += on_pool!(self, p => sqlx::query(sql)
+                .bind(now)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+                .map_err(map_err))?;
+        }
+        Ok(purged)
     }
 }
 
