@@ -202,6 +202,29 @@ impl ConsentStore for SqlStore {
     }
 }
 
+impl SqlStore {
+    /// Revokes every live refresh token whose `column` is `value`, returning
+    /// the access tokens issued beside them.
+    async fn revoke_refresh_where(
+        &self,
+        column: &'static str,
+        value: &str,
+        now: i64,
+    ) -> Result<Vec<(Jti, i64)>, StoreError> {
+        let sql = format!(
+            "UPDATE refresh_tokens SET revoked_at = $2 \
+             WHERE {column} = $1 AND revoked_at IS NULL RETURNING access_jti, access_exp"
+        );
+        let rows: Vec<(String, i64)> = on_pool!(self, p => sqlx::query_as(&sql)
+            .bind(value)
+            .bind(now)
+            .fetch_all(p)
+            .await
+            .map_err(map_err))?;
+        Ok(rows.into_iter().map(|(j, e)| (Jti::new(j), e)).collect())
+    }
+}
+
 #[async_trait]
 impl RefreshTokenStore for SqlStore {
     async fn insert_refresh_token(&self, t: &RefreshTokenRecord) -> Result<(), StoreError> {
@@ -259,15 +282,7 @@ impl RefreshTokenStore for SqlStore {
         family_id: &str,
         now: i64,
     ) -> Result<Vec<(Jti, i64)>, StoreError> {
-        const SQL: &str = "UPDATE refresh_tokens SET revoked_at = $2 \
-             WHERE family_id = $1 AND revoked_at IS NULL RETURNING access_jti, access_exp";
-        let rows: Vec<(String, i64)> = on_pool!(self, p => sqlx::query_as(SQL)
-            .bind(family_id)
-            .bind(now)
-            .fetch_all(p)
-            .await
-            .map_err(map_err))?;
-        Ok(rows.into_iter().map(|(j, e)| (Jti::new(j), e)).collect())
+        self.revoke_refresh_where("family_id", family_id, now).await
     }
 
     async fn revoke_refresh_by_consent(
@@ -275,15 +290,8 @@ impl RefreshTokenStore for SqlStore {
         consent_id: &str,
         now: i64,
     ) -> Result<Vec<(Jti, i64)>, StoreError> {
-        const SQL: &str = "UPDATE refresh_tokens SET revoked_at = $2 \
-             WHERE consent_id = $1 AND revoked_at IS NULL RETURNING access_jti, access_exp";
-        let rows: Vec<(String, i64)> = on_pool!(self, p => sqlx::query_as(SQL)
-            .bind(consent_id)
-            .bind(now)
-            .fetch_all(p)
+        self.revoke_refresh_where("consent_id", consent_id, now)
             .await
-            .map_err(map_err))?;
-        Ok(rows.into_iter().map(|(j, e)| (Jti::new(j), e)).collect())
     }
 
     async fn find_live_family(
