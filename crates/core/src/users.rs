@@ -13,7 +13,9 @@ use crate::store::StoreError;
 /// Failures allowed before back-off starts.
 const ACCOUNT_FREE_FAILURES: i64 = 5;
 const ADDRESS_FREE_FAILURES: i64 = 20;
-/// The longest back-off, in seconds.
+/// The first back-off, doubled with each further failure...
+const FIRST_BLOCK: i64 = 30;
+/// ...up to this, in seconds.
 const MAX_BLOCK: i64 = 15 * 60;
 
 #[derive(Debug, thiserror::Error)]
@@ -167,7 +169,7 @@ impl AuthServer {
         let failures = self.store.find_throttle(key).await?.map_or(0, |(f, _)| f) + 1;
         let blocked_until = if failures >= free {
             let exp = (failures - free).min(20) as u32;
-            now + 2_i64.pow(exp).min(MAX_BLOCK)
+            now + (FIRST_BLOCK * 2_i64.pow(exp)).min(MAX_BLOCK)
         } else {
             0
         };
