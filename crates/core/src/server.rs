@@ -58,6 +58,8 @@ pub struct AuthServer {
     pub(crate) settings: Settings,
     pub(crate) keys: KeyRing,
     pub(crate) last_used: crate::api_keys::LastUsed,
+    /// Access tokens whose signature verified, by SHA-256 of the token.
+    pub(crate) verified: TtlCache<[u8; 32], Arc<portcullis_protocol::AccessTokenClaims>>,
     pub(crate) resource_hook: Option<Arc<dyn crate::authorize::ResourceOwnership>>,
     clients: TtlCache<ClientId, Option<Arc<Client>>>,
     scopes: TtlCache<(), Arc<ScopeDefinitions>>,
@@ -111,6 +113,7 @@ impl AuthServer {
         let keys = KeyRing::new(KeySet::build(&records, now)?);
         Ok(Self {
             last_used: Default::default(),
+            verified: TtlCache::new(Duration::from_secs(60), 10_000),
             resource_hook: None,
             clients: TtlCache::new(settings.cache_ttl, 10_000),
             scopes: TtlCache::new(settings.cache_ttl, 1),
