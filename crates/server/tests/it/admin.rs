@@ -233,6 +233,11 @@ async fn users_scopes_and_signing_keys_need_the_admin_role() {
     .await;
     assert_eq!(st, 201);
     let id = user["id"].as_str().unwrap();
+    let (st, shown) = call(&s, Some(&admin), Method::GET, &format!("/users/{id}"), None).await;
+    assert_eq!(st, 200);
+    assert_eq!(shown["username"], "eve");
+    let (st, _) = call(&s, Some(&dev), Method::GET, &format!("/users/{id}"), None).await;
+    assert_eq!(st, 404, "a developer sees only themselves");
     let (st, patched) = call(
         &s,
         Some(&admin),
