@@ -1,8 +1,11 @@
 //! End users: creation, passwords, disabling, and login with throttling of
 //! failed attempts per account and per client address.
 
+use std::sync::LazyLock;
+
 use portcullis_protocol::UserId;
 use portcullis_protocol::secret::random_hex_id;
+use tokio::sync::Semaphore;
 
 use crate::model::User;
 use crate::password::{DUMMY_HASH, hash_password, verify_password};
@@ -56,8 +59,18 @@ fn validate_password(password: &str) -> Result<(), RegistryError> {
     Ok(())
 }
 
-/// Argon2 takes tens of milliseconds: keep it off the async workers.
+/// Hashes at once: each takes 12 MiB and a core for tens of milliseconds,
+/// so more than one per core only adds memory, not throughput.
+static HASHING: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+
+/// Argon2 takes tens of milliseconds: keep it off the async workers, and
+/// bound how many run at once.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let _permit = HASHING
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
     tokio::task::spawn_blocking(f)
         .await
         .expect("password hashing does not panic")
