@@ -42,6 +42,11 @@ impl RedirectUri {
             return Err(InvalidRedirectUri::TooLong);
         }
         let shown = || s.escape_debug().to_string();
+        // Kept verbatim, compared string for string and sent in `Location`
+        // headers: visible ASCII only (IRIs must be sent percent-encoded).
+        if !s.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+            return Err(InvalidRedirectUri::NotAbsolute(shown()));
+        }
         let url = Url::parse(s).map_err(|_| InvalidRedirectUri::NotAbsolute(shown()))?;
         if url.cannot_be_a_base() && !url.scheme().contains('.') {
             return Err(InvalidRedirectUri::NotAbsolute(shown()));
@@ -133,6 +138,9 @@ mod tests {
             Err(InvalidRedirectUri::InsecureHttp(_))
         ));
         assert!(RedirectUri::parse("javascript:alert(1)").is_err());
+        assert!(RedirectUri::parse("https://例え.jp/cb").is_err());
+        assert!(RedirectUri::parse("https://a.example/c b").is_err());
+        assert!(RedirectUri::parse("https://a.example/cb\n").is_err());
         assert!(RedirectUri::parse("https://a.example/cb?").is_err());
     }
 }
