@@ -29,6 +29,10 @@ pub struct Settings {
     pub signing_alg: SigningAlg,
     /// How stale cached clients and scope definitions may be.
     pub cache_ttl: Duration,
+    /// Whether starting may create a signing key of `signing_alg` (and
+    /// retire the others). True for the server; false for administrative
+    /// commands, which must never change what a running server signs with.
+    pub manage_signing_keys: bool,
 }
 
 impl Settings {
@@ -40,6 +44,7 @@ impl Settings {
             default_token_lifetime: 3600,
             signing_alg: SigningAlg::ES256,
             cache_ttl: Duration::from_secs(2),
+            manage_signing_keys: true,
         }
     }
 }
@@ -78,7 +83,7 @@ impl AuthServer {
         let has_current = records
             .iter()
             .any(|k| k.alg == settings.signing_alg && k.may_sign_at(now));
-        if !has_current {
+        if settings.manage_signing_keys && !has_current {
             // A first start, or the configured algorithm changed: the new key
             // signs at once and the others retire (staying published while
             // their tokens live).

@@ -118,6 +118,9 @@ pub struct Config {
     pub log_format: LogFormat,
     pub insecure_http_issuer: bool,
     pub resource_hook_url: Option<String>,
+    /// Set by `serve` only: administrative commands never create or retire
+    /// signing keys behind a running server's back.
+    pub manage_signing_keys: bool,
 }
 
 impl Config {
@@ -178,6 +181,7 @@ impl Config {
             log_level: f.log_level.unwrap_or_else(|| "info".into()),
             log_format,
             insecure_http_issuer: f.insecure_http_issuer.unwrap_or(false),
+            manage_signing_keys: true,
             resource_hook_url: f
                 .resource_hook_url
                 .map(|u| {
@@ -221,6 +225,7 @@ impl Config {
         s.default_token_lifetime = self.token_lifetime;
         s.signing_alg = self.signing_alg;
         s.cache_ttl = self.cache_ttl;
+        s.manage_signing_keys = self.manage_signing_keys;
         s
     }
 

@@ -148,7 +148,9 @@ async fn admin_server(config: &Config) -> Result<Arc<AuthServer>, StartError> {
         .issuer
         .clone()
         .unwrap_or_else(|| format!("http://localhost:{}", config.listen.port()));
-    auth_server(config, store, &issuer).await
+    let mut config = config.clone();
+    config.manage_signing_keys = false;
+    auth_server(&config, store, &issuer).await
 }
 
 /// Prints `value` as one JSON object.

@@ -131,9 +131,31 @@ fn client_lifecycle_on_the_embedded_store() {
     assert!(out.status.success());
     fails_naming(d, &["client", "show", &id], "not found");
 
+    // Administrative commands never create signing keys: serve does.
     let keys = ok_json(d, &["keys", "list", "--json"]);
+    assert_eq!(keys.as_array().unwrap().len(), 0);
+    let rotated = ok_json(d, &["keys", "rotate", "--publish-delay", "0", "--json"]);
+    let keys = ok_json(d, &["keys", "list", "--json"]);
+    assert_eq!(keys[0]["kid"], rotated["kid"]);
     assert_eq!(keys[0]["alg"], "ES256");
     assert_eq!(keys[0]["state"], "active");
+}
+
+#[test]
+fn admin_commands_never_change_the_signing_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok_json(d, &["keys", "rotate", "--publish-delay", "0", "--json"]);
+    let before = ok_json(d, &["keys", "list", "--json"]);
+    // A command run with another configured algorithm leaves the ring alone.
+    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .current_dir(d)
+        .env("PORTCULLIS_SIGNING_ALG", "RS256")
+        .args(["scope", "define", "read", "--description", "Read"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(ok_json(d, &["keys", "list", "--json"]), before);
 }
 
 #[test]
