@@ -945,7 +945,17 @@ def table(bench, meta, peers):
         if r.get("target"):
             tg = r["target"]
             cond = (f"≥ {tg['min_rate']:,}/s" if "min_rate" in tg else f"p99 < {tg['max_p99_ms']} ms")
-            t = ("PASS " if r["target_met"] else "FAIL ") + cond
+            why = []
+            if not r["target_met"]:
+                if r["errors"]:
+                    why.append("errors")
+                if not r["servers_alive_after"]:
+                    why.append("server died")
+                if "min_rate" in tg and r["rate_per_s"] < tg["min_rate"]:
+                    why.append("rate")
+                if "max_p99_ms" in tg and r["latency_ms"]["p99"] >= tg["max_p99_ms"]:
+                    why.append("p99")
+            t = ("PASS " if r["target_met"] else f"FAIL ({', '.join(why)}) ") + cond + ", 0 errors"
         ratio = r.get("peer_ratio")
         if ratio:
             t = (t + "; " if t else "") + ratio

@@ -54,6 +54,10 @@ def panel(x0, y0, w, h, points_by_backend, key, title, xs):
         out.append(f'<text x="{x:.1f}" y="{y0 + h + 16}" text-anchor="middle" font-size="11">{c}</text>')
     out.append(f'<text x="{x0 + w / 2}" y="{y0 + h + 34}" text-anchor="middle" font-size="12">'
                f'wrk connections</text>')
+    top = {}
+    for pts in points_by_backend.values():
+        for p in pts:
+            top[p["connections"]] = max(top.get(p["connections"], p[key]), p[key])
     for backend, pts in points_by_backend.items():
         pts = sorted(pts, key=lambda p: p["connections"])
         color = COLORS.get(backend, "#2ca02c")
@@ -64,7 +68,7 @@ def panel(x0, y0, w, h, points_by_backend, key, title, xs):
             out.append(f'<circle cx="{X(p["connections"]):.1f}" cy="{Y(p[key]):.1f}" r="3.5" fill="{color}">'
                        f'<title>{NAMES.get(backend, backend)} c={p["connections"]}: '
                        f'{p[key]:,.2f}{mark}</title></circle>')
-            out.append(f'<text x="{X(p["connections"]):.1f}" y="{Y(p[key]) - 7:.1f}" text-anchor="middle" '
+            out.append(f'<text x="{X(p["connections"]):.1f}" y="{Y(p[key]) + (-7 if p[key] >= top[p["connections"]] else 15):.1f}" text-anchor="middle" '
                        f'font-size="10" fill="{color}">{fmt_num(round(p[key], 1))}</text>')
     return out
 
@@ -89,8 +93,8 @@ def write(path, sweep, meta):
         out.append(f'<text x="{W / 2}" y="54" text-anchor="middle" font-size="11" fill="#555">'
                    f'CPU used by other processes during these points: {min(others):.2f}–{max(others):.2f} '
                    f'of {meta.get("nproc")} cores</text>')
-    out += panel(80, 80, 330, 260, by, "rate_per_s", "tokens/s", xs)
-    out += panel(530, 80, 330, 260, by, "p99_ms", "p99 latency (ms)", xs)
+    out += panel(80, 92, 330, 250, by, "rate_per_s", "tokens/s", xs)
+    out += panel(530, 92, 330, 250, by, "p99_ms", "p99 latency (ms)", xs)
     lx = 80
     for backend in by:
         color = COLORS.get(backend, "#2ca02c")
@@ -100,3 +104,12 @@ def write(path, sweep, meta):
     out.append("</svg>")
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
+
+
+if __name__ == "__main__":
+    # Redraw bench/out/cc-connections.svg from bench/out/results.json.
+    import json
+    import os
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
+    doc = json.load(open(os.path.join(out, "results.json")))
+    write(os.path.join(out, "cc-connections.svg"), doc["cc_connection_sweep"], doc["meta"])

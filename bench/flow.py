@@ -187,7 +187,7 @@ def refresh_seeds(host, port, client_id, secret, redirect_uri, session_cookie, n
     return out
 
 
-def pkce_pair(i):
+def pkce_pair():
     import hashlib
     import os
     verifier = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
@@ -217,7 +217,7 @@ def full_flow(host, port, client_id, secret, redirect_uri, users, password, dura
             b = Browser(host, port)
             t0 = time.monotonic()
             try:
-                verifier, challenge = pkce_pair(i) if pkce else (None, None)
+                verifier, challenge = pkce_pair() if pkce else (None, None)
                 code = login_and_consent(b, client_id, redirect_uri, user, password,
                                          prompt="consent", challenge=challenge,
                                          state=f"w{idx}i{i}")

@@ -11,7 +11,7 @@ dofile(os.getenv("BENCH_WRK_DIR") .. "/common.lua")
 local mode = env("BENCH_MODE")
 local quota = tonumber(env("BENCH_QUOTA"))
 local prefix = env("BENCH_OUT_PREFIX")
-local out, kept, sent = nil, 0, 0
+local out, kept = nil, 0
 
 if mode == "code" then
   success_status = 303
@@ -32,7 +32,6 @@ end
 
 function request()
   mark_request()
-  sent = sent + 1
   if kept >= quota then return stop_thread() end
   return wrk.format()
 end
