@@ -38,6 +38,11 @@ pub struct ParsedKey<'a> {
 }
 
 pub fn parse(key: &str) -> Option<ParsedKey<'_>> {
+    // Every valid key is ASCII; checking first keeps the byte offsets below
+    // on character boundaries.
+    if !key.is_ascii() {
+        return None;
+    }
     let rest = key.strip_prefix(PREFIX)?;
     if rest.len() != ID_LEN + 1 + SECRET_LEN + CHECK_LEN {
         return None;
@@ -166,6 +171,22 @@ impl AuthServer {
         if !live || !record.secret_hash.verify(parsed.secret) {
             return Ok(None);
         }
+        // A key acts for its owner: a disabled user's or a deleted client's
+        // keys stop working with them.
+        let owner_live = match record.owner_kind {
+            OwnerKind::User => self
+                .store
+                .find_user(&portcullis_protocol::UserId::new(&record.owner_id))
+                .await?
+                .is_some_and(|u| !u.disabled),
+            OwnerKind::Client => self
+                .find_client(&ClientId::new(&record.owner_id))
+                .await?
+                .is_some(),
+        };
+        if !owner_live {
+            return Ok(None);
+        }
         self.last_used.note(&record.id, now);
         Ok(Some(record))
     }
@@ -224,5 +245,8 @@ mod tests {
         assert!(parse(&key[..key.len() - 1]).is_none());
         assert!(parse("pcs_").is_none());
         assert!(parse("eyJhbGciOi.x.y").is_none());
+        // Multi-byte characters where the parts are cut: no panic.
+        let tricky = format!("pcs_{}é{}", "a".repeat(15), "b".repeat(49));
+        assert!(parse(&tricky).is_none());
     }
 }

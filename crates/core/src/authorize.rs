@@ -413,19 +413,22 @@ impl AuthServer {
         user: &User,
         approve: bool,
     ) -> Result<String, AuthorizeError> {
-        let pending = self
-            .store
-            .take_pending(request)
-            .await?
-            .filter(|p| p.expires_at > self.now())
-            .ok_or_else(|| {
-                AuthorizeError::Page("This sign-in request has expired or was already used.".into())
-            })?;
-        if pending.user_id.as_ref() != Some(&user.id) {
+        // Only the user who took the request up may consume it: a stranger
+        // who learns its id must not be able to destroy it.
+        let claimed = self.store.find_pending(request).await?;
+        if claimed.is_some_and(|p| p.user_id.as_ref() != Some(&user.id)) {
             return Err(AuthorizeError::Page(
                 "This sign-in request belongs to another user.".into(),
             ));
         }
+        let pending = self
+            .store
+            .take_pending(request)
+            .await?
+            .filter(|p| p.expires_at > self.now() && p.user_id.as_ref() == Some(&user.id))
+            .ok_or_else(|| {
+                AuthorizeError::Page("This sign-in request has expired or was already used.".into())
+            })?;
         let fail = |e| {
             self.error_redirect(
                 &pending.redirect_uri,

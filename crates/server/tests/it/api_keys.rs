@@ -235,3 +235,27 @@ fn the_cli_manages_users() {
     );
     assert!(!out.status.success());
 }
+
+#[tokio::test]
+async fn keys_end_with_their_owner() {
+    let s = TestServer::start_with(|f| f.cache_ttl_ms = Some(0)).await;
+    let rs = s.client("read").await;
+    s.server()
+        .create_user("dora", "long enough pw", false)
+        .await
+        .unwrap();
+    let (_, user_key) = key_for(&s, "dora", "read").await;
+    let owner = s.client("read").await;
+    let (_, client_key) = key_for(&s, owner.id.as_str(), "read").await;
+    assert_eq!(s.introspect(&rs, &user_key).await["active"], true);
+    assert_eq!(s.introspect(&rs, &client_key).await["active"], true);
+
+    s.server().set_user_disabled("dora", true).await.unwrap();
+    s.server().delete_client(&owner.id).await.unwrap();
+    assert_eq!(s.introspect(&rs, &user_key).await["active"], false);
+    assert_eq!(s.introspect(&rs, &client_key).await["active"], false);
+
+    // A token shaped like a key with multi-byte characters is just inactive.
+    let tricky = format!("pcs_{}é{}", "a".repeat(15), "b".repeat(49));
+    assert_eq!(s.introspect(&rs, &tricky).await["active"], false);
+}

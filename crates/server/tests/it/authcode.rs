@@ -904,3 +904,41 @@ async fn the_resource_ownership_hook_decides_resource_permissions() {
     b.decide(page, true).await;
     assert_eq!(seen.lock().unwrap().len(), before);
 }
+
+#[tokio::test]
+async fn another_user_cannot_decide_or_destroy_a_pending_request() {
+    let (s, c) = setup().await;
+    s.server()
+        .create_user("mallory", PASSWORD, false)
+        .await
+        .unwrap();
+    let alice = Browser::new(&s);
+    let (_, challenge) = pkce_pair();
+    let page = alice.go(&authorize_url(&c, "read", &challenge, "")).await;
+    let consent = alice.login(page, "alice", PASSWORD).await;
+    let html = consent.text().await.unwrap();
+    let request = hidden(&html, "request");
+
+    let mallory = Browser::new(&s);
+    let page = mallory.go("/login").await;
+    mallory.login(page, "mallory", PASSWORD).await;
+    let login_page = mallory.go("/account").await.text().await.unwrap();
+    let res = mallory
+        .submit(
+            &login_page,
+            "/consent",
+            &[("request", &request), ("decision", "deny")],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+
+    // Alice's request still stands.
+    let res = alice
+        .submit(
+            &html,
+            "/consent",
+            &[("request", &request), ("decision", "approve")],
+        )
+        .await;
+    assert!(params_of(&location(&res)).contains_key("code"));
+}
