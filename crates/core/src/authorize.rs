@@ -413,21 +413,15 @@ impl AuthServer {
         user: &User,
         approve: bool,
     ) -> Result<String, AuthorizeError> {
-        // Only the user who took the request up may consume it: a stranger
-        // who learns its id must not be able to destroy it.
-        let claimed = self.store.find_pending(request).await?;
-        if claimed.is_some_and(|p| p.user_id.as_ref() != Some(&user.id)) {
-            return Err(AuthorizeError::Page(
-                "This sign-in request belongs to another user.".into(),
-            ));
-        }
         let pending = self
             .store
-            .take_pending(request)
+            .take_claimed_pending(request, &user.id)
             .await?
-            .filter(|p| p.expires_at > self.now() && p.user_id.as_ref() == Some(&user.id))
+            .filter(|p| p.expires_at > self.now())
             .ok_or_else(|| {
-                AuthorizeError::Page("This sign-in request has expired or was already used.".into())
+                AuthorizeError::Page(
+                    "This sign-in request has expired, was already used, or is not yours.".into(),
+                )
             })?;
         let fail = |e| {
             self.error_redirect(

@@ -121,6 +121,13 @@ pub trait AuthorizationStore: Send + Sync {
     async fn claim_pending(&self, id: &str, user: &UserId) -> Result<bool, StoreError>;
     /// Consumes the request atomically: only one decision per request.
     async fn take_pending(&self, id: &str) -> Result<Option<PendingAuthorization>, StoreError>;
+    /// Consumes the request atomically, only if `user` took it up: a
+    /// stranger who learns its id can neither decide nor destroy it.
+    async fn take_claimed_pending(
+        &self,
+        id: &str,
+        user: &UserId,
+    ) -> Result<Option<PendingAuthorization>, StoreError>;
 
     async fn insert_code(&self, code: &AuthorizationCode) -> Result<(), StoreError>;
     /// Marks the code redeemed, atomically and only once, recording what the

@@ -71,6 +71,22 @@ impl AuthorizationStore for SqlStore {
         row.map(PendingRow::into_pending).transpose()
     }
 
+    async fn take_claimed_pending(
+        &self,
+        id: &str,
+        user: &UserId,
+    ) -> Result<Option<PendingAuthorization>, StoreError> {
+        const SQL: &str =
+            "DELETE FROM pending_authorizations WHERE id = $1 AND user_id = $2 RETURNING *";
+        let row: Option<PendingRow> = on_pool!(self, p => sqlx::query_as(SQL)
+            .bind(id)
+            .bind(user.as_str())
+            .fetch_optional(p)
+            .await
+            .map_err(map_err))?;
+        row.map(PendingRow::into_pending).transpose()
+    }
+
     async fn insert_code(&self, c: &AuthorizationCode) -> Result<(), StoreError> {
         const SQL: &str = "INSERT INTO authorization_codes (code_hash, client_id, user_id, consent_id, \
              redirect_uri, scopes, code_challenge, created_at, expires_at) \
