@@ -163,7 +163,7 @@ impl AuthServer {
         let Some(parsed) = parse(presented) else {
             return Ok(None);
         };
-        let Some(record) = self.store.find_api_key(parsed.id).await? else {
+        let Some(record) = self.api_keys.get(parsed.id.to_owned()).await? else {
             return Ok(None);
         };
         let now = self.now();

@@ -18,7 +18,7 @@ impl AuthServer {
         let Some(claims) = self.verify_access_token(token) else {
             return Ok(IntrospectionResponse::inactive());
         };
-        if self.store.is_access_token_revoked(&claims.jti).await?
+        if self.revoked.get(claims.jti.clone()).await?.is_some()
             || self.find_client(&claims.client_id).await?.is_none()
         {
             return Ok(IntrospectionResponse::inactive());

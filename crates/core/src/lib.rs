@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod authorize;
+pub mod batch;
 pub mod cache;
 pub mod client_auth;
 pub mod clock;

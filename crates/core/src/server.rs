@@ -4,12 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_protocol::{ClientId, OAuthError};
+use portcullis_protocol::{ClientId, Jti, OAuthError};
 
+use crate::batch::Batcher;
 use crate::cache::TtlCache;
 use crate::clock::Clock;
 use crate::keyring::{KeyError, KeyRing, KeySet, new_key_record};
-use crate::model::{Client, SigningAlg, SigningKeyRecord};
+use crate::model::{ApiKeyRecord, Client, SigningAlg, SigningKeyRecord};
 use crate::scope_policy::ScopeDefinitions;
 use crate::store::{Store, StoreError};
 
@@ -66,6 +67,9 @@ pub struct AuthServer {
     /// Access tokens whose signature verified, by SHA-256 of the token.
     pub(crate) verified: TtlCache<[u8; 32], Arc<portcullis_protocol::AccessTokenClaims>>,
     pub(crate) resource_hook: Option<Arc<dyn crate::authorize::ResourceOwnership>>,
+    /// Revocation and API-key lookups, coalesced (never cached).
+    pub(crate) revoked: Batcher<Jti, ()>,
+    pub(crate) api_keys: Batcher<String, ApiKeyRecord>,
     clients: TtlCache<ClientId, Option<Arc<Client>>>,
     scopes: TtlCache<(), Arc<ScopeDefinitions>>,
 }
@@ -116,7 +120,29 @@ impl AuthServer {
         }
         let records = store.list_signing_keys().await?;
         let keys = KeyRing::new(KeySet::build(&records, now)?);
+        let revoked = {
+            let store = store.clone();
+            Batcher::spawn(Arc::new(move |jtis: Vec<Jti>| {
+                let store = store.clone();
+                Box::pin(async move {
+                    let found = store.revoked_among(&jtis).await?;
+                    Ok(found.into_iter().map(|j| (j, ())).collect())
+                })
+            }))
+        };
+        let api_keys = {
+            let store = store.clone();
+            Batcher::spawn(Arc::new(move |ids: Vec<String>| {
+                let store = store.clone();
+                Box::pin(async move {
+                    let found = store.find_api_keys(&ids).await?;
+                    Ok(found.into_iter().map(|k| (k.id.clone(), k)).collect())
+                })
+            }))
+        };
         Ok(Self {
+            revoked,
+            api_keys,
             last_used: Default::default(),
             verified: TtlCache::new(Duration::from_secs(60), 10_000),
             resource_hook: None,
@@ -190,12 +216,11 @@ impl AuthServer {
         &self,
         id: &ClientId,
     ) -> Result<Option<Arc<Client>>, OAuthError> {
-        if let Some(hit) = self.clients.get(id) {
-            return Ok(hit);
-        }
-        let found = self.store.find_client(id).await?.map(Arc::new);
-        self.clients.insert(id.clone(), found.clone());
-        Ok(found)
+        self.clients
+            .get_or_load(id, || async {
+                Ok(self.store.find_client(id).await?.map(Arc::new))
+            })
+            .await
     }
 
     pub(crate) fn forget_client(&self, id: &ClientId) {
@@ -203,12 +228,13 @@ impl AuthServer {
     }
 
     pub(crate) async fn scope_definitions(&self) -> Result<Arc<ScopeDefinitions>, OAuthError> {
-        if let Some(hit) = self.scopes.get(&()) {
-            return Ok(hit);
-        }
-        let defs = Arc::new(ScopeDefinitions::new(self.store.list_scopes().await?));
-        self.scopes.insert((), defs.clone());
-        Ok(defs)
+        self.scopes
+            .get_or_load(&(), || async {
+                Ok(Arc::new(ScopeDefinitions::new(
+                    self.store.list_scopes().await?,
+                )))
+            })
+            .await
     }
 
     pub(crate) fn forget_scopes(&self) {

@@ -10,7 +10,7 @@ use crate::model::{
     RefreshTokenRecord, ScopeDefinition, Session, SigningKeyRecord, User,
 };
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached or timed out; retrying may work.
     #[error("store unavailable: {0}")]
@@ -66,6 +66,8 @@ pub trait RevocationStore: Send + Sync {
     /// Remembers a revoked access token until it would have expired anyway.
     async fn revoke_access_token(&self, jti: &Jti, expires_at: i64) -> Result<(), StoreError>;
     async fn is_access_token_revoked(&self, jti: &Jti) -> Result<bool, StoreError>;
+    /// Which of `jtis` are revoked, in one statement.
+    async fn revoked_among(&self, jtis: &[Jti]) -> Result<Vec<Jti>, StoreError>;
     /// Forgets what has expired: revocations of expired tokens, stale
     /// pending requests, codes, sessions, refresh tokens and login counters.
     async fn purge_expired(&self, now: i64) -> Result<u64, StoreError>;
@@ -199,6 +201,8 @@ pub trait RefreshTokenStore: Send + Sync {
 pub trait ApiKeyStore: Send + Sync {
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
     async fn find_api_key(&self, id: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+    /// The keys among `ids` that exist, in one statement.
+    async fn find_api_keys(&self, ids: &[String]) -> Result<Vec<ApiKeyRecord>, StoreError>;
     async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
     /// Revokes once; false when unknown or already revoked.
     async fn revoke_api_key(&self, id: &str, now: i64) -> Result<bool, StoreError>;

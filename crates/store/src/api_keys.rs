@@ -40,6 +40,28 @@ impl ApiKeyStore for SqlStore {
         row.map(ApiKeyRow::into_record).transpose()
     }
 
+    async fn find_api_keys(&self, ids: &[String]) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let rows: Vec<ApiKeyRow> = match &self.pool {
+            Pool::Sqlite(p) => {
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                sqlx::query_as(
+                    "SELECT * FROM api_keys WHERE id IN (SELECT value FROM json_each($1))",
+                )
+                .bind(crate::json_array(&ids))
+                .fetch_all(p)
+                .await
+            }
+            Pool::Postgres(p) => {
+                sqlx::query_as("SELECT * FROM api_keys WHERE id = ANY($1)")
+                    .bind(ids)
+                    .fetch_all(p)
+                    .await
+            }
+        }
+        .map_err(map_err)?;
+        rows.into_iter().map(ApiKeyRow::into_record).collect()
+    }
+
     async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
         const SQL: &str = "SELECT * FROM api_keys ORDER BY created_at, id";
         let rows: Vec<ApiKeyRow> =

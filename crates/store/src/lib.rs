@@ -129,6 +129,12 @@ impl SqlStore {
     }
 }
 
+/// A list parameter for SQLite, which has no arrays: the statement reads
+/// it back with `json_each`.
+pub(crate) fn json_array(items: &[&str]) -> String {
+    serde_json::to_string(items).expect("a list of strings serializes")
+}
+
 /// Driver errors become store errors; their text is for the log only.
 pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
@@ -328,6 +334,29 @@ impl RevocationStore for SqlStore {
             .await
             .map_err(map_err))?;
         Ok(row.is_some())
+    }
+
+    async fn revoked_among(&self, jtis: &[Jti]) -> Result<Vec<Jti>, StoreError> {
+        let ids: Vec<&str> = jtis.iter().map(Jti::as_str).collect();
+        let rows: Vec<(String,)> = match &self.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query_as(
+                    "SELECT jti FROM revoked_access_tokens \
+                     WHERE jti IN (SELECT value FROM json_each($1))",
+                )
+                .bind(json_array(&ids))
+                .fetch_all(p)
+                .await
+            }
+            Pool::Postgres(p) => {
+                sqlx::query_as("SELECT jti FROM revoked_access_tokens WHERE jti = ANY($1)")
+                    .bind(&ids)
+                    .fetch_all(p)
+                    .await
+            }
+        }
+        .map_err(map_err)?;
+        Ok(rows.into_iter().map(|(j,)| Jti::new(j)).collect())
     }
 
     async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {

@@ -2,9 +2,9 @@
 //! `PORTCULLIS_TEST_POSTGRES` names a server.
 
 use portcullis_core::keyring::new_key_record;
-use portcullis_core::model::{Client, ScopeDefinition, SigningAlg};
+use portcullis_core::model::{ApiKeyRecord, Client, OwnerKind, ScopeDefinition, SigningAlg};
 use portcullis_core::store::{
-    ClientStore, KeyStore, RevocationStore, ScopeStore, Store, StoreError,
+    ApiKeyStore, ClientStore, KeyStore, RevocationStore, ScopeStore, Store, StoreError,
 };
 use portcullis_protocol::{ClientId, GrantType, Jti, RedirectUri, ScopeSet, Secret};
 use portcullis_store::testing::{fresh_postgres_database, postgres_base_url};
@@ -148,6 +148,51 @@ async fn revoked_access_tokens_are_kept_until_expiry() {
         assert_eq!(s.purge_expired(99).await.unwrap(), 0);
         assert_eq!(s.purge_expired(100).await.unwrap(), 1);
         assert!(!s.is_access_token_revoked(&j).await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn batched_lookups_answer_exactly_the_ids_asked() {
+    for (s, _dir) in stores().await {
+        for j in ["a", "quote\"d", "back\\slash", "é"] {
+            s.revoke_access_token(&Jti::new(j), 100).await.unwrap();
+        }
+        let asked: Vec<Jti> = ["a", "b", "quote\"d", "back\\slash", "é", "%", ""]
+            .into_iter()
+            .map(Jti::new)
+            .collect();
+        let mut found = s.revoked_among(&asked).await.unwrap();
+        found.sort();
+        let want: Vec<Jti> = ["a", "back\\slash", "quote\"d", "é"]
+            .into_iter()
+            .map(Jti::new)
+            .collect();
+        assert_eq!(found, want);
+        assert!(s.revoked_among(&[]).await.unwrap().is_empty());
+
+        for id in ["0123456789abcdef", "fedcba9876543210"] {
+            s.insert_api_key(&ApiKeyRecord {
+                id: id.into(),
+                name: format!("key {id}"),
+                owner_kind: OwnerKind::Client,
+                owner_id: "c1".into(),
+                secret_hash: Secret::new("s").hash(),
+                scopes: ScopeSet::parse("read").unwrap(),
+                created_at: 1,
+                expires_at: None,
+                last_used_at: None,
+                revoked_at: None,
+            })
+            .await
+            .unwrap();
+        }
+        let ids = ["fedcba9876543210", "0000000000000000", "0123456789abcdef"].map(String::from);
+        let mut keys = s.find_api_keys(&ids).await.unwrap();
+        keys.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(keys.len(), 2);
+        assert_eq!(keys[0].id, "0123456789abcdef");
+        assert_eq!(keys[1].name, "key fedcba9876543210");
+        assert_eq!(keys[1].scopes.to_string(), "read");
     }
 }
 
