@@ -189,6 +189,11 @@ pub trait RefreshTokenStore: Send + Sync {
         consent_id: &str,
         now: i64,
     ) -> Result<Vec<(Jti, i64)>, StoreError>;
+    /// Whether any token of the family has been revoked. Read by the issuer
+    /// of a new token after inserting it: a revocation that ran
+    /// concurrently either shows here or caught the new token in its second
+    /// sweep, since each statement commits on its own.
+    async fn is_refresh_family_revoked(&self, family_id: &str) -> Result<bool, StoreError>;
     /// The family of a live (unrevoked) token issued to `client`.
     async fn find_live_family(
         &self,

@@ -231,13 +231,20 @@ impl SqlStore {
             "UPDATE refresh_tokens SET revoked_at = $2 \
              WHERE {column} = $1 AND revoked_at IS NULL RETURNING access_jti, access_exp"
         );
-        let rows: Vec<(String, i64)> = on_pool!(self, p => sqlx::query_as(&sql)
-            .bind(value)
-            .bind(now)
-            .fetch_all(p)
-            .await
-            .map_err(map_err))?;
-        Ok(rows.into_iter().map(|(j, e)| (Jti::new(j), e)).collect())
+        // Twice, as two statements: a token inserted concurrently with the
+        // first sweep is caught by the second, unless its issuer already
+        // sees the first sweep's mark (see `is_refresh_family_revoked`).
+        let mut revoked = Vec::new();
+        for _ in 0..2 {
+            let rows: Vec<(String, i64)> = on_pool!(self, p => sqlx::query_as(&sql)
+                .bind(value)
+                .bind(now)
+                .fetch_all(p)
+                .await
+                .map_err(map_err))?;
+            revoked.extend(rows.into_iter().map(|(j, e)| (Jti::new(j), e)));
+        }
+        Ok(revoked)
     }
 }
 
@@ -308,6 +315,17 @@ impl RefreshTokenStore for SqlStore {
     ) -> Result<Vec<(Jti, i64)>, StoreError> {
         self.revoke_refresh_where("consent_id", consent_id, now)
             .await
+    }
+
+    async fn is_refresh_family_revoked(&self, family_id: &str) -> Result<bool, StoreError> {
+        const SQL: &str =
+            "SELECT 1 FROM refresh_tokens WHERE family_id = $1 AND revoked_at IS NOT NULL LIMIT 1";
+        let row: Option<(i32,)> = on_pool!(self, p => sqlx::query_as(SQL)
+            .bind(family_id)
+            .fetch_optional(p)
+            .await
+            .map_err(map_err))?;
+        Ok(row.is_some())
     }
 
     async fn find_live_family(

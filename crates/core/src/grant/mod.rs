@@ -86,17 +86,28 @@ impl AuthServer {
         self.store
             .insert_refresh_token(&RefreshTokenRecord {
                 token_hash: refresh.hash(),
-                family_id,
+                family_id: family_id.clone(),
                 client_id: client.id.clone(),
                 user_id: user.clone(),
                 consent_id: consent.id.clone(),
                 scopes: refresh_scopes,
-                access_jti: jti,
+                access_jti: jti.clone(),
                 access_exp: exp,
                 created_at: now,
                 expires_at: now + REFRESH_TOKEN_LIFETIME,
             })
             .await?;
+        // A replay of the code or of the previous refresh token may have
+        // revoked the family while these were being issued: then they are
+        // revoked too, and never handed out.
+        if self.store.is_refresh_family_revoked(&family_id).await? {
+            let mut jtis = self.store.revoke_refresh_family(&family_id, now).await?;
+            jtis.push((jti, exp));
+            self.revoke_jtis(jtis).await?;
+            return Err(OAuthError::invalid_grant(
+                "this grant was revoked while the tokens were issued",
+            ));
+        }
         Ok(access.into_response(Some(refresh.expose().to_owned())))
     }
 

@@ -334,7 +334,9 @@ async fn a_code_issued_by_one_instance_is_redeemed_once_across_both() {
     let res = crate::authcode::exchange(&b, &c, &code, &verifier).await;
     assert_eq!(res.status(), 200);
 
-    // 50 concurrent redemptions of one code, spread over both: one wins.
+    // 50 concurrent redemptions of one code, spread over both: at most one
+    // wins (none when a replay revoked the grant while the winner was still
+    // issuing its tokens).
     let code = crate::authcode::code_for(&a, &browser, &c, "read", &challenge).await;
     let servers = Arc::new([a, b]);
     let mut tasks = Vec::new();
@@ -355,9 +357,8 @@ async fn a_code_issued_by_one_instance_is_redeemed_once_across_both() {
     for t in tasks {
         statuses.push(t.await.unwrap());
     }
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
+    assert!(
+        statuses.iter().filter(|s| **s == 200).count() <= 1,
         "{statuses:?}"
     );
     assert!(
@@ -367,7 +368,7 @@ async fn a_code_issued_by_one_instance_is_redeemed_once_across_both() {
 }
 
 #[tokio::test]
-async fn concurrent_uses_of_one_refresh_token_succeed_once_and_revoke_the_family() {
+async fn concurrent_uses_of_one_refresh_token_succeed_at_most_once_and_revoke_the_family() {
     let Some((a, b, c)) = two_instances_with_a_user().await else {
         return;
     };
@@ -409,22 +410,25 @@ async fn concurrent_uses_of_one_refresh_token_succeed_once_and_revoke_the_family
             wins.push(body);
         }
     }
-    assert_eq!(wins.len(), 1);
-    // The family ends revoked: the winner's tokens are dead too.
-    let won = &wins[0];
-    let res = servers[0]
-        .post_form(
-            "/oauth/token",
-            &c,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", won["refresh_token"].as_str().unwrap()),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 400);
-    let info = servers[1]
-        .introspect(&c, won["access_token"].as_str().unwrap())
-        .await;
-    assert_eq!(info["active"], false);
+    // At most one use wins the rotation. The reuses revoke the family, so
+    // the winner's tokens end dead too; if a reuse got in while the winner
+    // was still issuing, the winner is refused instead of handed dead tokens.
+    assert!(wins.len() <= 1, "{} rotations won", wins.len());
+    for won in &wins {
+        let res = servers[0]
+            .post_form(
+                "/oauth/token",
+                &c,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", won["refresh_token"].as_str().unwrap()),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 400);
+        let info = servers[1]
+            .introspect(&c, won["access_token"].as_str().unwrap())
+            .await;
+        assert_eq!(info["active"], false);
+    }
 }
