@@ -35,6 +35,7 @@ HOST = "127.0.0.1"  # fixed: load only ever goes to loopback
 sys.path.insert(0, BENCH_DIR)
 import flow  # noqa: E402
 import chart  # noqa: E402
+import profile_summary  # noqa: E402
 
 REDIRECT_URI = "https://app.example/cb"
 PASSWORD = "pass-word-123"
@@ -110,6 +111,14 @@ class Options:
         self.pg_port = env_int("PG_PORT", 5432, 1, 65535)
         self.pg_user = os.environ.get("PG_USER", "postgres")
         self.bin = os.environ["BENCH_BIN_RESOLVED"]
+        # PROFILE=REGEX: run `perf record` on the server during every wrk
+        # scenario whose tag (e.g. sq-cc, po-intro, po-intro-key) matches.
+        self.profile = os.environ.get("PROFILE") or None
+        if self.profile:
+            try:
+                re.compile(self.profile)
+            except re.error as e:
+                raise BenchFailure(f"PROFILE is not a regular expression: {e}")
 
 
 # ---------------------------------------------------------------- helpers --
@@ -151,6 +160,61 @@ def take_port():
     p = free_port(_next_port[0])
     _next_port[0] = p + 1
     return p
+
+
+def profiled(server, tag, fn):
+    """Runs fn() with `perf record` sampling the server (DWARF call graphs,
+    299 Hz), then writes bench/out/profiles/TAG.{svg,folded,txt}: an inferno
+    flame graph, the folded stacks, and perf's flat profile by symbol. The
+    sampling costs the server some throughput: a profiled row is not a
+    figure of record."""
+    outdir = os.path.join(OUT_DIR, "profiles")
+    os.makedirs(outdir, exist_ok=True)
+    data = os.path.join(TMP_ROOT, f"{tag}.perf.data")
+    perf = subprocess.Popen(["perf", "record", "-q", "-F", "299", "--call-graph", "dwarf,16384",
+                             "-p", str(server.proc.pid), "-o", data],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    STARTED.append(perf)
+    time.sleep(0.5)
+    try:
+        result = fn()
+    finally:
+        if perf.poll() is None:
+            perf.send_signal(signal.SIGINT)
+        try:
+            perf.wait(120)
+        except subprocess.TimeoutExpired:
+            stop_pid(perf, "perf record")
+    if not os.path.exists(data):
+        raise BenchFailure(f"perf record wrote nothing: {perf.stderr.read().decode(errors='replace')[-500:]}")
+    try:
+        log(f"  profile {tag}: processing the samples (perf script | inferno)")
+        script = subprocess.run(["perf", "script", "-i", data], capture_output=True, check=True)
+        folded = subprocess.run(["inferno-collapse-perf", "--kernel"], input=script.stdout,
+                                capture_output=True, check=True).stdout
+        with open(os.path.join(outdir, f"{tag}.folded"), "wb") as f:
+            f.write(folded)
+        svg = subprocess.run(["inferno-flamegraph", "--title", f"portcullis serve: {tag}"],
+                             input=folded, capture_output=True, check=True).stdout
+        with open(os.path.join(outdir, f"{tag}.svg"), "wb") as f:
+            f.write(svg)
+        flat = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "dso,symbol",
+                               "-g", "none", "--stdio", "--percent-limit", "0.3"],
+                              capture_output=True, check=True)
+        total, totals = profile_summary.summarize(folded.decode(errors="replace").splitlines())
+        summary = [f"{100 * n / total:5.1f} %  {cat}" for cat, n in totals.most_common()] if total else []
+        with open(os.path.join(outdir, f"{tag}.txt"), "wb") as f:
+            f.write(("Self time by category (bench/profile_summary.py):\n" + "\n".join(summary)
+                     + "\n\n").encode())
+            f.write(flat.stdout)
+        result["profile_summary"] = summary
+        os.remove(data)
+    except (subprocess.CalledProcessError, OSError) as e:
+        log(f"  profile {tag}: could not process the samples ({e}); the row stands without it")
+        return result
+    result["profile"] = os.path.join("profiles", f"{tag}.svg")
+    log(f"  profile {tag}: bench/out/profiles/{tag}.svg")
+    return result
 
 
 def stop_pid(p, name, grace=10.0):
@@ -604,7 +668,11 @@ class Bench:
             "server_warn_sample": warn[:5],
             "servers_alive_after": all(s.alive() for s in servers),
             "target": target, "note": note,
+            "profile": result.get("profile"),
+            "profile_summary": result.get("profile_summary"),
         }
+        if r["profile"]:
+            r["note"] = ((note + "; ") if note else "") + "profiled with perf (slower): " + r["profile"]
         if "per_instance_rps" in result:
             r["per_instance_rps"] = [round(x, 1) for x in result["per_instance_rps"]]
             r["per_instance"] = result["per_instance"]
@@ -640,7 +708,10 @@ class Bench:
         threads = threads or min(self.opts.threads, connections)
         if jobs is None:
             jobs = [{"url": servers[0].base, "env": env, "connections": connections, "threads": threads}]
-        return self.measure(servers, lambda: combine(run_wrk(self.opts, jobs, duration, script, tag)))
+        run = lambda: combine(run_wrk(self.opts, jobs, duration, script, tag))  # noqa: E731
+        if self.opts.profile and re.fullmatch(self.opts.profile, tag):
+            return self.measure(servers, lambda: profiled(servers[0], tag, run))
+        return self.measure(servers, run)
 
     # ---- scenario helpers
     def cc_env(self, fx, s):
@@ -1177,7 +1248,9 @@ def main():
         json.dump(doc, f, indent=2, ensure_ascii=False)
     log("wrote bench/out/results.json")
     if bench.sweep:
-        chart.write(os.path.join(OUT_DIR, "cc-connections.svg"), doc["cc_connection_sweep"], meta)
+        # With the peer's own sweep (node-oidc-provider ES256) from peers.json, if any.
+        chart.write(os.path.join(OUT_DIR, "cc-connections.svg"), doc["cc_connection_sweep"], meta,
+                    chart.peer_series(peers))
         log("wrote bench/out/cc-connections.svg")
     return 1 if failure else 0
 
@@ -1188,8 +1261,9 @@ def run_peers(opts):
         log("bench/peers.sh does not exist yet: no peer comparison")
         return "--peers: bench/peers.sh does not exist yet; no peer run"
     env = {k: v for k, v in os.environ.items() if k not in ("PORT",) and not k.startswith("BENCH_")}
+    # SWEEP: the same connection counts as Portcullis's sweep, for the chart.
     env.update({"DURATION": f"{opts.duration}s", "CONNECTIONS": str(opts.connections),
-                "THREADS": str(opts.threads)})
+                "THREADS": str(opts.threads), "SWEEP": ",".join(str(c) for c in opts.sweep)})
     log("running bench/peers.sh")
     p = subprocess.Popen(["bash", script], env=env, stdin=subprocess.DEVNULL)
     STARTED.append(p)

@@ -26,6 +26,11 @@
 #   WARMUP       unmeasured wrk load before each scenario, same settings:
 #                lets node's JIT (and CPython's caches) settle. 0 = none (default 2s)
 #   OUT          output file                      (default bench/out/peers.json)
+#   SWEEP        connection counts of a client-credentials sweep, comma-separated,
+#                e.g. 8,32,128 (default empty: none). After the two scenarios,
+#                client_credentials runs again at each count (same duration,
+#                wrk -t min(THREADS, count), no warm-up: the server is warm) ->
+#                "sweep" in each run object. bench/run --peers passes its own SWEEP.
 #
 # Peers:
 #   node-oidc-provider  bench/peers-src/node-oidc-provider/ (package.json,
@@ -73,7 +78,12 @@
 #     "peak_rss_mb": 140.3,               # max over both scenarios, VmRSS polled every 200 ms
 #     "connections": 64, "threads": 2, "duration_s": 10, "warmup_s": 2,
 #     "server_alive": true,               # still running after both scenarios
-#     "loadavg_1m_before": 3.2            # /proc/loadavg before the server started
+#     "loadavg_1m_before": 3.2,           # /proc/loadavg before the server started
+#     "sweep": [                          # client_credentials per connection count, sorted:
+#       {"connections": 8, "threads": 2, "rate_per_s": 3650.2, "p50_ms": 2.1,
+#        "p99_ms": 4.0, "errors": 0, "requests": 36520, "peak_rss_mb": 120.1,
+#        "cpu": {...}}, ...               # the CONNECTIONS run is one of the points;
+#     ]                                   # only that point when SWEEP is empty
 #   }
 #   SCENARIO = "rps": 1606.3, "requests": 16080, "p50_ms": 39.1, "p90_ms": 41.0,
 #     "p99_ms": 52.7, "max_ms": 120.2, "errors": 0, "non200": 0, "bad_body": 0,
@@ -86,6 +96,8 @@
 #                                   # busy core would give, if throughput is
 #                                   # CPU-bound and linear; a rough way to
 #                                   # compare runs on a shared machine
+#   peak_rss_mb of the run covers the two scenarios, not the sweep (each
+#   sweep point has its own).
 #   RSS figures are in MB (KiB / 1024). For a multi-process peer (gunicorn)
 #   they are the sum of VmRSS over the master and its workers (a shared page
 #   counts in every process that maps it, so this overstates). cpu.* are average cores busy during the load:
@@ -150,6 +162,20 @@ fi
 [[ "$WRK_TIMEOUT" =~ ^[0-9]+(ms|s)?$ ]] || die "WRK_TIMEOUT must look like 2s or 500ms"
 [[ "$WARMUP" =~ ^([0-9]+)s?$ ]] && WARMUP_S="${BASH_REMATCH[1]}" && (( WARMUP_S <= 60 )) \
   || die "WARMUP must be 0..60 seconds, e.g. 2s (got '$WARMUP')"
+SWEEP="${SWEEP:-}"
+SWEEP_LIST=()   # extra connection counts, sorted, without CONNECTIONS
+if [[ -n "${SWEEP// /}" ]]; then
+  IFS=',' read -r -a _sweep <<<"${SWEEP// /}"
+  for c in "${_sweep[@]}"; do
+    [[ -z "$c" ]] && continue
+    [[ "$c" =~ ^[0-9]+$ ]] && (( c >= 1 && c <= 10000 )) \
+      || die "SWEEP must be comma-separated integers in 1..10000, e.g. 8,32,128 (got '$SWEEP')"
+    (( 10#$c == CONNECTIONS )) || SWEEP_LIST+=("$((10#$c))")
+  done
+  if (( ${#SWEEP_LIST[@]} > 0 )); then
+    mapfile -t SWEEP_LIST < <(printf '%s\n' "${SWEEP_LIST[@]}" | sort -nu)
+  fi
+fi
 if [[ -n "${PORT:-}" ]]; then
   [[ "$PORT" =~ ^[0-9]+$ ]] && (( PORT >= 1024 && PORT <= 65535 )) || die "PORT must be in 1024..65535"
 fi
@@ -293,34 +319,36 @@ peak_between() { # peak_between FILE T0 T1: max rss_kb sampled in [T0, T1]
   awk -v a="$2" -v b="$3" '$1 >= a && $1 <= b && $2 > m { m = $2 } END { if (m) print m }' "$1"
 }
 
-# run_wrk NAME PATH BODY EXPECT: drives the server, leaves the scenario's
-# JSON object in $WORK/NAME.json and its table row in $WORK/NAME.row.
+# run_wrk NAME PATH BODY EXPECT [CONNS THREADS WARMUP_S]: drives the server,
+# leaves the scenario's JSON object in $WORK/NAME.json (default: CONNECTIONS,
+# THREADS, WARMUP_S) and the end of the measured load (epoch ms) in LAST_W1.
 run_wrk() {
   local name="$1" path="$2" body="$3" expect="$4" out="$WORK/$1.wrk"
+  local conns="${5:-$CONNECTIONS}" threads="${6:-$THREADS}" warmup_s="${7:-$WARMUP_S}"
   local busy0 steal0 srv0 kid0 w0 busy1 steal1 srv1 kid1 w1 rc
-  if (( WARMUP_S > 0 )); then
-    log "$name: warm-up ${WARMUP_S}s (not measured)"
+  if (( warmup_s > 0 )); then
+    log "$name: warm-up ${warmup_s}s (not measured)"
     BENCH_PATH="$path" BENCH_BODY="$body" BENCH_EXPECT="$expect" \
-      timeout --kill-after=5 $(( WARMUP_S + 30 )) \
-      wrk -t "$THREADS" -c "$CONNECTIONS" -d "${WARMUP_S}s" --timeout "$WRK_TIMEOUT" \
+      timeout --kill-after=5 $(( warmup_s + 30 )) \
+      wrk -t "$threads" -c "$conns" -d "${warmup_s}s" --timeout "$WRK_TIMEOUT" \
           -s "$SRC_DIR/wrk/post.lua" "$BASE$path" >"$out.warmup" 2>&1 &
     WRK_PID=$!
     set +e; wait "$WRK_PID"; rc=$?; set -e
     WRK_PID=""
     (( rc == 0 )) || { cat "$out.warmup" >&2; die "$name: warm-up wrk exited with status $rc"; }
   fi
-  log "$name: wrk -t$THREADS -c$CONNECTIONS -d${DURATION_S}s $BASE$path"
+  log "$name: wrk -t$threads -c$conns -d${DURATION_S}s $BASE$path"
   busy0="$(machine_busy)"; steal0="$(machine_steal)"; srv0="$(server_ticks)"
   times >"$WORK/times0"; kid0="$(children_cpu_s "$WORK/times0")"; w0="$(now_ms)"
   # In the background and waited for, so a signal runs the cleanup at once.
   BENCH_PATH="$path" BENCH_BODY="$body" BENCH_EXPECT="$expect" \
     timeout --kill-after=5 $(( DURATION_S + 30 )) \
-    wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION_S}s" --timeout "$WRK_TIMEOUT" \
+    wrk -t "$threads" -c "$conns" -d "${DURATION_S}s" --timeout "$WRK_TIMEOUT" \
         -s "$SRC_DIR/wrk/post.lua" "$BASE$path" >"$out" 2>&1 &
   WRK_PID=$!
   set +e; wait "$WRK_PID"; rc=$?; set -e
   WRK_PID=""
-  w1="$(now_ms)"; busy1="$(machine_busy)"; steal1="$(machine_steal)"; srv1="$(server_ticks)"
+  w1="$(now_ms)"; LAST_W1="$w1"; busy1="$(machine_busy)"; steal1="$(machine_steal)"; srv1="$(server_ticks)"
   times >"$WORK/times1"; kid1="$(children_cpu_s "$WORK/times1")"
   (( rc == 0 )) || { cat "$out" >&2; die "$name: wrk exited with status $rc"; }
   local line sample
@@ -495,11 +523,27 @@ run_one() { # run_one PEER ALG
   [[ "$code" == 200 && "$(jq -r '.active' <<<"$body" 2>/dev/null)" == true ]] || die "$peer: probe introspection answered $code: $body"
 
   run_wrk "in-$n" "$introspect_path" "$ibody" '"active"%s*:%s*true'
+  local scen_end="$LAST_W1"
+
+  # Connection sweep of client_credentials (SWEEP): after both scenarios, so
+  # that they run exactly as without it. The CONNECTIONS run is a point too.
+  local sweep_files=("$WORK/cc-$n.json") sweep_conns=("$CONNECTIONS") sweep_threads=("$THREADS") c t
+  for c in "${SWEEP_LIST[@]}"; do
+    t=$(( THREADS < c ? THREADS : c ))
+    run_wrk "cc-$n-c$c" "$token_path" "$cc_body" '"access_token"%s*:%s*"' "$c" "$t" 0
+    sweep_files+=("$WORK/cc-$n-c$c.json"); sweep_conns+=("$c"); sweep_threads+=("$t")
+  done
+  local i
+  for i in "${!sweep_files[@]}"; do
+    jq --argjson c "${sweep_conns[$i]}" --argjson t "${sweep_threads[$i]}" '
+      { connections: $c, threads: $t, rate_per_s: .rps, p50_ms, p99_ms, errors,
+        requests, peak_rss_mb, cpu }' "${sweep_files[$i]}"
+  done | jq -s 'sort_by(.connections)' >"$WORK/sweep-$n.json"
 
   stop_pid "$SAMPLER_PID" "RSS sampler"; SAMPLER_PID=""
   local alive=true
   kill -0 "$SERVER_PID" 2>/dev/null || { alive=false; SERVER_DIED=true; log "$peer ($alg): server died during the load"; tail -n 20 "$SERVER_LOG" >&2; }
-  local peak; peak="$(awk '$2 > m { m = $2 } END { if (m) print m }' "$RSS_FILE")"
+  local peak; peak="$(peak_between "$RSS_FILE" 0 "$scen_end")"
   stop_pid "$SERVER_PID" server; SERVER_PID=""
   local warn; warn="$(grep -ciE 'server_error|error|exception|traceback' "$SERVER_LOG" || true)"
   (( warn == 0 )) || { log "$peer ($alg): $warn error lines in the server log:"; grep -iE 'server_error|error|exception|traceback' "$SERVER_LOG" | head -n 5 >&2; }
@@ -507,6 +551,7 @@ run_one() { # run_one PEER ALG
   jq -n --arg peer "$peer" --arg version "$PEER_VERSION" --arg runtime "$PEER_RUNTIME" \
     --argjson processes "$PEER_PROCESSES" --arg alg "$alg" \
     --slurpfile cc "$WORK/cc-$n.json" --slurpfile in "$WORK/in-$n.json" --arg ifmt "$INTROSPECT_FORMAT" \
+    --slurpfile sweep "$WORK/sweep-$n.json" \
     --argjson idle "$(mb "$idle")" --argjson peak "$(mb "$peak")" \
     --argjson c "$CONNECTIONS" --argjson t "$THREADS" --argjson d "$DURATION_S" --argjson alive "$alive" --argjson load1 "$load1" --argjson w "$WARMUP_S" '
     { peer: $peer, version: $version, runtime: $runtime, processes: $processes, alg: $alg,
@@ -514,7 +559,7 @@ run_one() { # run_one PEER ALG
       introspection: ($in[0] + { token_format: $ifmt }),
       idle_rss_mb: $idle, peak_rss_mb: $peak,
       connections: $c, threads: $t, duration_s: $d, warmup_s: $w, server_alive: $alive,
-      loadavg_1m_before: $load1 }' >"$WORK/run-$n.json"
+      loadavg_1m_before: $load1, sweep: $sweep[0] }' >"$WORK/run-$n.json"
   RUN_FILES+=("$WORK/run-$n.json")
 }
 
@@ -550,16 +595,26 @@ fi
 # ---- table ------------------------------------------------------------------
 {
   echo
-  echo "Peers: t=$THREADS c=$CONNECTIONS d=${DURATION_S}s per scenario, 127.0.0.1, $NCPU cores"
+  sweep_note=""
+  (( ${#SWEEP_LIST[@]} == 0 )) || sweep_note="; client_credentials also at c=$(IFS=,; echo "${SWEEP_LIST[*]}")"
+  echo "Peers: t=$THREADS c=$CONNECTIONS d=${DURATION_S}s per scenario, 127.0.0.1, $NCPU cores$sweep_note"
   jq -rs '
     def f1: if . == null then "-" else (. * 10 | round / 10 | tostring) end;
     def f2: if . == null then "-" else (. * 100 | round / 100 | tostring) end;
     (["peer", "version", "alg", "scenario", "req/s", "p50 ms", "p99 ms", "errors", "idle MB", "peak MB", "cpu srv/wrk/other", "req/s per srv core"] | @tsv),
-    (.[] | . as $r | (["client_credentials", .client_credentials], ["introspection(" + .introspection.token_format + ")", .introspection]) as [$name, $s]
-      | [$r.peer + " x" + ($r.processes | tostring), $r.version, $r.alg, $name, ($s.rps | f1), ($s.p50_ms | f2), ($s.p99_ms | f2),
-         ($s.errors | tostring), ($r.idle_rss_mb | f1), ($s.peak_rss_mb | f1),
-         (($s.cpu.server_cores | f2) + "/" + ($s.cpu.wrk_cores | f2) + "/" + ($s.cpu.other_cores | f2)),
-         ($s.rps_per_server_core | tostring)] | @tsv)
+    (.[] | . as $r
+      | ( ((["client_credentials", .client_credentials], ["introspection(" + .introspection.token_format + ")", .introspection]) as [$name, $s]
+           | [$r.peer + " x" + ($r.processes | tostring), $r.version, $r.alg, $name, ($s.rps | f1), ($s.p50_ms | f2), ($s.p99_ms | f2),
+              ($s.errors | tostring), ($r.idle_rss_mb | f1), ($s.peak_rss_mb | f1),
+              (($s.cpu.server_cores | f2) + "/" + ($s.cpu.wrk_cores | f2) + "/" + ($s.cpu.other_cores | f2)),
+              ($s.rps_per_server_core | tostring)]),
+          ((.sweep // [])[] | select(.connections != $r.connections)
+           | [$r.peer + " x" + ($r.processes | tostring), $r.version, $r.alg,
+              "client_credentials c=" + (.connections | tostring) + " t=" + (.threads | tostring),
+              (.rate_per_s | f1), (.p50_ms | f2), (.p99_ms | f2), (.errors | tostring), "-", (.peak_rss_mb | f1),
+              ((.cpu.server_cores | f2) + "/" + (.cpu.wrk_cores | f2) + "/" + (.cpu.other_cores | f2)),
+              (if (.cpu.server_cores // 0) > 0 then (.rate_per_s / .cpu.server_cores | round | tostring) else "null" end)]) )
+      | @tsv)
   ' "${RUN_FILES[@]}" | if command -v column >/dev/null 2>&1; then column -t -s $'\t'; else tr '\t' ' '; fi
   echo
   echo "written: $OUT"
