@@ -6,15 +6,40 @@
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::hash::Hash;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
 
 pub struct TtlCache<K, V> {
     ttl: Duration,
     capacity: usize,
     map: RwLock<HashMap<K, (Instant, V)>>,
-    /// Keys whose expired entry one caller is reloading.
+    /// How long past its TTL an entry may still be served while reloading.
+    grace: Duration,
+    /// Keys whose expired entry is being reloaded.
     reloading: Mutex<HashSet<K>>,
+    /// Missing keys being loaded, with the channel their value arrives on.
+    inflight: Mutex<HashMap<K, watch::Receiver<Option<V>>>>,
+}
+
+/// The one load of a missing key; waiters are released when it is dropped,
+/// however it ends.
+struct InFlight<'a, K: Eq + Hash, V> {
+    map: &'a Mutex<HashMap<K, watch::Receiver<Option<V>>>>,
+    key: &'a K,
+    tx: watch::Sender<Option<V>>,
+}
+
+impl<K: Eq + Hash, V> Drop for InFlight<'_, K, V> {
+    fn drop(&mut self) {
+        self.map
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(self.key);
+        // Dropping `tx` then wakes the waiters: they see the value sent, or
+        // a closed channel and load for themselves.
+    }
 }
 
 /// Clears a key's reload mark however the reload ends, even if the caller's
@@ -39,19 +64,30 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
             ttl,
             capacity,
             map: RwLock::new(HashMap::new()),
+            grace: ttl,
             reloading: Mutex::new(HashSet::new()),
+            inflight: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The cached value, or `load`'s. When a busy entry expires, one caller
-    /// reloads it and the others keep the expired value meanwhile, rather
-    /// than every request in flight querying the store at the same instant
-    /// (and queueing for pool connections). An expired value is only served
-    /// while its reload is under way and for at most one more TTL.
-    pub async fn get_or_load<E, F, Fut>(&self, key: &K, load: F) -> Result<V, E>
+    pub fn with_stale_grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// The cached value, or `load`'s. An expired entry is reloaded in the
+    /// background by one task while every caller keeps getting the old
+    /// value: when a busy entry expires, one query goes to the store rather
+    /// than one per request in flight, and no request waits on the store
+    /// for a record it already had. The old value is served for at most
+    /// `grace` past its TTL (the time the store takes to answer, or the
+    /// grace when it does not); after that callers load it themselves.
+    pub async fn get_or_load<E, F, Fut>(self: &Arc<Self>, key: &K, load: F) -> Result<V, E>
     where
+        K: Send + Sync + 'static,
+        V: Send + Sync + 'static,
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<V, E>>,
+        Fut: Future<Output = Result<V, E>> + Send + 'static,
     {
         if self.ttl.is_zero() {
             return load().await;
@@ -60,27 +96,79 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
             let map = self.map.read().unwrap_or_else(|p| p.into_inner());
             match map.get(key) {
                 Some((at, v)) if at.elapsed() < self.ttl => return Ok(v.clone()),
-                Some((at, v)) if at.elapsed() < 2 * self.ttl => Some(v.clone()),
+                Some((at, v)) if at.elapsed() < self.ttl + self.grace => Some(v.clone()),
                 _ => None,
             }
         };
-        let _mark = match stale {
-            Some(v) => {
-                let first = self
-                    .reloading
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(key.clone());
-                if !first {
-                    return Ok(v);
-                }
-                Some(Reloading {
-                    set: &self.reloading,
-                    key,
-                })
+        if let Some(old) = stale {
+            let first = self
+                .reloading
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(key.clone());
+            if first {
+                let cache = self.clone();
+                let key = key.clone();
+                let reload = load();
+                tokio::spawn(async move {
+                    let _mark = Reloading {
+                        set: &cache.reloading,
+                        key: &key,
+                    };
+                    // A failure keeps the old value until its grace ends;
+                    // the next caller tries again.
+                    if let Ok(value) = reload.await {
+                        cache.insert(key.clone(), value);
+                    }
+                });
             }
-            None => None,
+            return Ok(old);
+        }
+        self.load_once(key, load).await
+    }
+
+    /// Loads a missing entry; callers that miss the same key meanwhile wait
+    /// for this load instead of querying too (a cold start under load would
+    /// otherwise send every request in flight to the store at once). If it
+    /// fails or is abandoned, each waiter tries for itself.
+    async fn load_once<E, F, Fut>(&self, key: &K, load: F) -> Result<V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+    {
+        let waiting = {
+            let mut inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
+            match inflight.get(key) {
+                Some(rx) => Ok(rx.clone()),
+                None => {
+                    let (tx, rx) = watch::channel(None);
+                    inflight.insert(key.clone(), rx);
+                    Err(tx)
+                }
+            }
         };
+        let waiting = match waiting {
+            Ok(rx) => Some(rx),
+            Err(tx) => {
+                let leader = InFlight {
+                    map: &self.inflight,
+                    key,
+                    tx,
+                };
+                let result = load().await;
+                if let Ok(value) = &result {
+                    self.insert(key.clone(), value.clone());
+                    leader.tx.send_replace(Some(value.clone()));
+                }
+                return result;
+            }
+        };
+        if let Some(mut rx) = waiting
+            && let Ok(done) = rx.wait_for(Option::is_some).await
+            && let Some(value) = done.clone()
+        {
+            return Ok(value);
+        }
         let value = load().await?;
         self.insert(key.clone(), value.clone());
         Ok(value)
@@ -146,8 +234,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn one_caller_reloads_an_expired_entry_while_the_others_get_the_old_value() {
-        use std::sync::Arc;
+    async fn an_expired_entry_is_reloaded_once_in_the_background() {
         use std::sync::atomic::{AtomicUsize, Ordering};
 
         let c = Arc::new(TtlCache::new(Duration::from_millis(100), 10));
@@ -164,45 +251,97 @@ mod tests {
         assert_eq!(c.get_or_load(&1, load("unused")).await, Ok("old"));
         assert_eq!(loads.load(Ordering::SeqCst), 1);
 
+        // Expired: twenty callers get the old value at once, one reload runs.
         tokio::time::sleep(Duration::from_millis(120)).await;
-        let callers: Vec<_> = (0..20)
-            .map(|_| {
-                let c = c.clone();
-                let load = load("new");
-                tokio::spawn(async move { c.get_or_load(&1, load).await })
-            })
-            .collect();
-        let mut seen = Vec::new();
-        for t in callers {
-            seen.push(t.await.unwrap().unwrap());
+        for _ in 0..20 {
+            assert_eq!(c.get_or_load(&1, load("new")).await, Ok("old"));
         }
+        tokio::time::sleep(Duration::from_millis(80)).await;
         assert_eq!(loads.load(Ordering::SeqCst), 2, "one reload for 20 callers");
-        assert_eq!(seen.iter().filter(|v| **v == "new").count(), 1);
         assert_eq!(c.get_or_load(&1, load("unused")).await, Ok("new"));
 
-        // Expired for more than one more TTL: no stale value, everyone loads.
+        // Expired for longer than the grace: the caller loads it itself.
         tokio::time::sleep(Duration::from_millis(210)).await;
         assert_eq!(c.get_or_load(&1, load("newer")).await, Ok("newer"));
         assert_eq!(loads.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]
-    async fn a_failed_or_abandoned_reload_lets_the_next_caller_try() {
-        let c = TtlCache::new(Duration::from_millis(50), 10);
+    async fn a_failed_reload_keeps_the_old_value_until_its_grace_ends() {
+        let c = Arc::new(
+            TtlCache::new(Duration::from_millis(50), 10)
+                .with_stale_grace(Duration::from_millis(200)),
+        );
         assert_eq!(c.get_or_load(&1, || async { Ok::<_, ()>(1) }).await, Ok(1));
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert_eq!(
             c.get_or_load(&1, || async { Err::<i32, _>(()) }).await,
+            Ok(1)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        // The failed reload cleared its mark: this caller starts another.
+        assert_eq!(c.get_or_load(&1, || async { Ok::<_, ()>(2) }).await, Ok(1));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(c.get_or_load(&1, || async { Ok::<_, ()>(3) }).await, Ok(2));
+
+        // Past the grace with the store failing: the error, not the old value.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            c.get_or_load(&1, || async { Err::<i32, _>(()) }).await,
             Err(())
         );
-        // Dropped halfway through its reload.
-        let abandoned = c.get_or_load(&1, std::future::pending::<Result<i32, ()>>);
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_share_one_load() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        let c = Arc::new(TtlCache::new(Duration::from_secs(10), 10));
+        let loads = Arc::new(AtomicUsize::new(0));
+        let callers: Vec<_> = (0..20)
+            .map(|_| {
+                let (c, loads) = (c.clone(), loads.clone());
+                tokio::spawn(async move {
+                    c.get_or_load(&1, move || async move {
+                        loads.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Ok::<_, ()>("v")
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for t in callers {
+            assert_eq!(t.await.unwrap(), Ok("v"));
+        }
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+
+        // A failed load: the waiters try for themselves.
+        let callers: Vec<_> = (0..5)
+            .map(|i| {
+                let c = c.clone();
+                tokio::spawn(async move {
+                    c.get_or_load(&2, move || async move {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        if i == 0 { Err(()) } else { Ok("w") }
+                    })
+                    .await
+                })
+            })
+            .collect();
+        let results: Vec<_> = futures_join(callers).await;
         assert!(
-            tokio::time::timeout(Duration::from_millis(5), abandoned)
-                .await
-                .is_err()
+            results.iter().filter(|r| r.is_ok()).count() >= 4,
+            "{results:?}"
         );
-        assert_eq!(c.get_or_load(&1, || async { Ok::<_, ()>(2) }).await, Ok(2));
+    }
+
+    async fn futures_join<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
     }
 
     #[test]

@@ -14,6 +14,12 @@ use crate::model::{ApiKeyRecord, Client, SigningAlg, SigningKeyRecord};
 use crate::scope_policy::ScopeDefinitions;
 use crate::store::{Store, StoreError};
 
+/// How long past `cache_ttl` a cached client or scope list may still be
+/// used while the store does not answer its reload: a slow or saturated
+/// database then delays a change by up to this much instead of stalling
+/// every token request.
+const STALE_GRACE: Duration = Duration::from_secs(10);
+
 /// The scope an API key needs to call the admin API; defined at start.
 pub const ADMIN_SCOPE: &str = "portcullis:admin";
 
@@ -70,8 +76,8 @@ pub struct AuthServer {
     /// Revocation and API-key lookups, coalesced (never cached).
     pub(crate) revoked: Batcher<Jti, ()>,
     pub(crate) api_keys: Batcher<String, ApiKeyRecord>,
-    clients: TtlCache<ClientId, Option<Arc<Client>>>,
-    scopes: TtlCache<(), Arc<ScopeDefinitions>>,
+    clients: Arc<TtlCache<ClientId, Option<Arc<Client>>>>,
+    scopes: Arc<TtlCache<(), Arc<ScopeDefinitions>>>,
 }
 
 impl AuthServer {
@@ -146,8 +152,10 @@ impl AuthServer {
             last_used: Default::default(),
             verified: TtlCache::new(Duration::from_secs(60), 10_000),
             resource_hook: None,
-            clients: TtlCache::new(settings.cache_ttl, 10_000),
-            scopes: TtlCache::new(settings.cache_ttl, 1),
+            clients: Arc::new(
+                TtlCache::new(settings.cache_ttl, 10_000).with_stale_grace(STALE_GRACE),
+            ),
+            scopes: Arc::new(TtlCache::new(settings.cache_ttl, 1).with_stale_grace(STALE_GRACE)),
             store,
             clock,
             settings,
@@ -216,9 +224,10 @@ impl AuthServer {
         &self,
         id: &ClientId,
     ) -> Result<Option<Arc<Client>>, OAuthError> {
+        let (store, key) = (self.store.clone(), id.clone());
         self.clients
-            .get_or_load(id, || async {
-                Ok(self.store.find_client(id).await?.map(Arc::new))
+            .get_or_load(id, move || async move {
+                Ok(store.find_client(&key).await?.map(Arc::new))
             })
             .await
     }
@@ -228,11 +237,10 @@ impl AuthServer {
     }
 
     pub(crate) async fn scope_definitions(&self) -> Result<Arc<ScopeDefinitions>, OAuthError> {
+        let store = self.store.clone();
         self.scopes
-            .get_or_load(&(), || async {
-                Ok(Arc::new(ScopeDefinitions::new(
-                    self.store.list_scopes().await?,
-                )))
+            .get_or_load(&(), move || async move {
+                Ok(Arc::new(ScopeDefinitions::new(store.list_scopes().await?)))
             })
             .await
     }
