@@ -81,9 +81,18 @@ def fmt_num(v):
     return f"{round(v, 1):g}"
 
 
-def panel(x0, y0, w, h, points_by_backend, key, title, xs):
+def panel(x0, y0, w, h, points_by_backend, key, title, xs, log=False):
+    """log=True: a log10 value axis (decades), for latencies that span
+    milliseconds (Portcullis) to hundreds of milliseconds (the peer)."""
     out = []
-    ymax = nice_max(max([p[key] for pts in points_by_backend.values() for p in pts] + [0]) * 1.05)
+    values = [p[key] for pts in points_by_backend.values() for p in pts]
+    ymax = nice_max(max(values + [0]) * 1.05)
+    if log:
+        lo = 10 ** math.floor(math.log10(max(min([v for v in values if v > 0] + [1]), 1e-3)))
+        hi = 10 ** math.ceil(math.log10(max(max(values + [1]), lo * 10)))
+        ticks = [lo * 10 ** i for i in range(round(math.log10(hi / lo)) + 1)]
+    else:
+        ticks = [ymax * i / 5 for i in range(6)]
     lx0, lx1 = math.log2(min(xs)), math.log2(max(xs))
     if lx1 == lx0:
         lx0, lx1 = lx0 - 1, lx1 + 1
@@ -92,13 +101,15 @@ def panel(x0, y0, w, h, points_by_backend, key, title, xs):
         return x0 + (math.log2(c) - lx0) / (lx1 - lx0) * w
 
     def Y(v):
+        if log:
+            v = max(v, lo)
+            return y0 + h - (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo)) * h
         return y0 + h - v / ymax * h
 
     out.append(f'<text x="{x0 + w / 2}" y="{y0 - 14}" text-anchor="middle" font-size="14" '
                f'font-weight="bold">{escape(title)}</text>')
     out.append(f'<rect x="{x0}" y="{y0}" width="{w}" height="{h}" fill="none" stroke="#444"/>')
-    for i in range(6):
-        v = ymax * i / 5
+    for v in ticks:
         y = Y(v)
         out.append(f'<line x1="{x0}" y1="{y:.1f}" x2="{x0 + w}" y2="{y:.1f}" stroke="#ddd"/>')
         out.append(f'<text x="{x0 - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{fmt_num(round(v, 2))}</text>')
@@ -125,8 +136,8 @@ def panel(x0, y0, w, h, points_by_backend, key, title, xs):
     # Value labels: above the point; else below; else right, left; else
     # stacked higher up; the first place that stays in the panel and overlaps
     # no label already placed. A white halo keeps them readable over lines.
-    placed = [(x0 - 8 - 6 * len(fmt_num(round(ymax * i / 5, 2))), Y(ymax * i / 5) - 5, x0 - 4, Y(ymax * i / 5) + 6)
-              for i in range(6)]   # boxes (x1, y1, x2, y2); first the y-axis tick labels
+    placed = [(x0 - 8 - 6 * len(fmt_num(round(v, 2))), Y(v) - 5, x0 - 4, Y(v) + 6)
+              for v in ticks]   # boxes (x1, y1, x2, y2); first the y-axis tick labels
 
     marks = [(X(p["connections"]) - 3.5, y - 3.5, X(p["connections"]) + 3.5, y + 3.5) for y, _, p in labels]
 
@@ -194,7 +205,7 @@ def write(path, sweep, meta, peer=None):
                    f'{escape(desc)} ({escape(peer.get("alg") or "")}, dashed): {escape(extra)}</text>')
     top = 92 if not peer else 100
     out += panel(80, top, 330, 250, by, "rate_per_s", "tokens/s", xs)
-    out += panel(530, top, 330, 250, by, "p99_ms", "p99 latency (ms)", xs)
+    out += panel(530, top, 330, 250, by, "p99_ms", "p99 latency (ms, log scale)", xs, log=True)
     lx = 80
     for backend in by:
         color = COLORS.get(backend, "#2ca02c")
