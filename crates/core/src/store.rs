@@ -189,10 +189,10 @@ pub trait RefreshTokenStore: Send + Sync {
         consent_id: &str,
         now: i64,
     ) -> Result<Vec<(Jti, i64)>, StoreError>;
-    /// Whether any token of the family has been revoked. Read by the issuer
-    /// of a new token after inserting it: a revocation that ran
-    /// concurrently either shows here or caught the new token in its second
-    /// sweep, since each statement commits on its own.
+    /// Whether the family was revoked (`revoke_refresh_family` marks it
+    /// before sweeping). Read by the issuer of a new token after inserting
+    /// it: a concurrent revocation either swept the new token or shows
+    /// here, since each statement commits on its own.
     async fn is_refresh_family_revoked(&self, family_id: &str) -> Result<bool, StoreError>;
     /// The family of a live (unrevoked) token issued to `client`.
     async fn find_live_family(

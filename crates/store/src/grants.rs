@@ -231,20 +231,13 @@ impl SqlStore {
             "UPDATE refresh_tokens SET revoked_at = $2 \
              WHERE {column} = $1 AND revoked_at IS NULL RETURNING access_jti, access_exp"
         );
-        // Twice, as two statements: a token inserted concurrently with the
-        // first sweep is caught by the second, unless its issuer already
-        // sees the first sweep's mark (see `is_refresh_family_revoked`).
-        let mut revoked = Vec::new();
-        for _ in 0..2 {
-            let rows: Vec<(String, i64)> = on_pool!(self, p => sqlx::query_as(&sql)
-                .bind(value)
-                .bind(now)
-                .fetch_all(p)
-                .await
-                .map_err(map_err))?;
-            revoked.extend(rows.into_iter().map(|(j, e)| (Jti::new(j), e)));
-        }
-        Ok(revoked)
+        let rows: Vec<(String, i64)> = on_pool!(self, p => sqlx::query_as(&sql)
+            .bind(value)
+            .bind(now)
+            .fetch_all(p)
+            .await
+            .map_err(map_err))?;
+        Ok(rows.into_iter().map(|(j, e)| (Jti::new(j), e)).collect())
     }
 }
 
@@ -305,6 +298,17 @@ impl RefreshTokenStore for SqlStore {
         family_id: &str,
         now: i64,
     ) -> Result<Vec<(Jti, i64)>, StoreError> {
+        // The mark first, committed on its own, then the sweep: a token
+        // inserted concurrently is either swept or its issuer sees the mark.
+        const MARK: &str = "INSERT INTO revoked_refresh_families (family_id, revoked_at) \
+             VALUES ($1, $2) ON CONFLICT (family_id) DO NOTHING";
+        on_pool!(self, p => sqlx::query(MARK)
+            .bind(family_id)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|_| ())
+            .map_err(map_err))?;
         self.revoke_refresh_where("family_id", family_id, now).await
     }
 
@@ -318,8 +322,7 @@ impl RefreshTokenStore for SqlStore {
     }
 
     async fn is_refresh_family_revoked(&self, family_id: &str) -> Result<bool, StoreError> {
-        const SQL: &str =
-            "SELECT 1 FROM refresh_tokens WHERE family_id = $1 AND revoked_at IS NOT NULL LIMIT 1";
+        const SQL: &str = "SELECT 1 FROM revoked_refresh_families WHERE family_id = $1";
         let row: Option<(i32,)> = on_pool!(self, p => sqlx::query_as(SQL)
             .bind(family_id)
             .fetch_optional(p)

@@ -4,7 +4,8 @@
 use portcullis_core::keyring::new_key_record;
 use portcullis_core::model::{ApiKeyRecord, Client, OwnerKind, ScopeDefinition, SigningAlg};
 use portcullis_core::store::{
-    ApiKeyStore, ClientStore, KeyStore, RevocationStore, ScopeStore, Store, StoreError,
+    ApiKeyStore, ClientStore, KeyStore, RefreshTokenStore, RevocationStore, ScopeStore, Store,
+    StoreError,
 };
 use portcullis_protocol::{ClientId, GrantType, Jti, RedirectUri, ScopeSet, Secret};
 use portcullis_store::testing::{fresh_postgres_database, postgres_base_url};
@@ -193,6 +194,33 @@ async fn batched_lookups_answer_exactly_the_ids_asked() {
         assert_eq!(keys[0].id, "0123456789abcdef");
         assert_eq!(keys[1].name, "key fedcba9876543210");
         assert_eq!(keys[1].scopes.to_string(), "read");
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_family_is_marked_even_before_it_has_tokens() {
+    for (s, _dir) in stores().await {
+        assert!(!s.is_refresh_family_revoked("f1").await.unwrap());
+        // A code replayed while its first redemption is still issuing: the
+        // family has no token yet, and the mark must still be there.
+        assert!(
+            s.revoke_refresh_family("f1", 1_000)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            s.revoke_refresh_family("f1", 1_001)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(s.is_refresh_family_revoked("f1").await.unwrap());
+        assert!(!s.is_refresh_family_revoked("f2").await.unwrap());
+        s.purge_expired(1_000 + 86_399).await.unwrap();
+        assert!(s.is_refresh_family_revoked("f1").await.unwrap());
+        s.purge_expired(1_000 + 86_400).await.unwrap();
+        assert!(!s.is_refresh_family_revoked("f1").await.unwrap());
     }
 }
 
