@@ -1,15 +1,20 @@
 //! A small time-bounded cache for read-mostly records (clients, scope
-//! definitions). Staleness is bounded by the TTL: a change made on another
-//! instance is seen here at most `ttl` later (plus one store round trip,
-//! see [`TtlCache::get_or_load`]).
+//! definitions). A change made on another instance is seen here `ttl` later
+//! plus one store round trip; while the store does not answer, at most
+//! `ttl + grace` later (see [`TtlCache::get_or_load`]). A change made here
+//! calls `invalidate`/`clear` and is seen at once: a load that read the
+//! store before it is discarded.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
+
+type Waiters<K, V> = Mutex<HashMap<K, watch::Receiver<Option<V>>>>;
 
 pub struct TtlCache<K, V> {
     ttl: Duration,
@@ -17,44 +22,51 @@ pub struct TtlCache<K, V> {
     map: RwLock<HashMap<K, (Instant, V)>>,
     /// How long past its TTL an entry may still be served while reloading.
     grace: Duration,
+    /// Bumped by every invalidation: a load begun before it must not
+    /// store what it read.
+    generation: AtomicU64,
     /// Keys whose expired entry is being reloaded.
     reloading: Mutex<HashSet<K>>,
     /// Missing keys being loaded, with the channel their value arrives on.
-    inflight: Mutex<HashMap<K, watch::Receiver<Option<V>>>>,
+    inflight: Waiters<K, V>,
 }
 
 /// The one load of a missing key; waiters are released when it is dropped,
 /// however it ends.
 struct InFlight<'a, K: Eq + Hash, V> {
-    map: &'a Mutex<HashMap<K, watch::Receiver<Option<V>>>>,
+    map: &'a Waiters<K, V>,
     key: &'a K,
     tx: watch::Sender<Option<V>>,
 }
 
 impl<K: Eq + Hash, V> Drop for InFlight<'_, K, V> {
     fn drop(&mut self) {
-        self.map
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(self.key);
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        // Only this load's entry: an invalidation may have replaced it.
+        if map
+            .get(self.key)
+            .is_some_and(|rx| rx.same_channel(&self.tx.subscribe()))
+        {
+            map.remove(self.key);
+        }
         // Dropping `tx` then wakes the waiters: they see the value sent, or
         // a closed channel and load for themselves.
     }
 }
 
-/// Clears a key's reload mark however the reload ends, even if the caller's
-/// future is dropped halfway.
-struct Reloading<'a, K: Eq + Hash> {
-    set: &'a Mutex<HashSet<K>>,
-    key: &'a K,
+/// Clears a key's reload mark however the reload ends.
+struct Reloading<K: Eq + Hash + Clone, V: Clone> {
+    cache: Arc<TtlCache<K, V>>,
+    key: K,
 }
 
-impl<K: Eq + Hash> Drop for Reloading<'_, K> {
+impl<K: Eq + Hash + Clone, V: Clone> Drop for Reloading<K, V> {
     fn drop(&mut self) {
-        self.set
+        self.cache
+            .reloading
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(self.key);
+            .remove(&self.key);
     }
 }
 
@@ -65,6 +77,7 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
             capacity,
             map: RwLock::new(HashMap::new()),
             grace: ttl,
+            generation: AtomicU64::new(0),
             reloading: Mutex::new(HashSet::new()),
             inflight: Mutex::new(HashMap::new()),
         }
@@ -80,8 +93,8 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     /// value: when a busy entry expires, one query goes to the store rather
     /// than one per request in flight, and no request waits on the store
     /// for a record it already had. The old value is served for at most
-    /// `grace` past its TTL (the time the store takes to answer, or the
-    /// grace when it does not); after that callers load it themselves.
+    /// `grace` past its TTL (a reload that takes longer is abandoned); after
+    /// that callers load it themselves.
     pub async fn get_or_load<E, F, Fut>(self: &Arc<Self>, key: &K, load: F) -> Result<V, E>
     where
         K: Send + Sync + 'static,
@@ -107,19 +120,20 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(key.clone());
             if first {
-                let cache = self.clone();
-                let key = key.clone();
-                let reload = load();
+                let mark = Reloading {
+                    cache: self.clone(),
+                    key: key.clone(),
+                };
+                let generation = self.generation.load(Ordering::Acquire);
+                let reload = tokio::time::timeout(self.grace, load());
                 tokio::spawn(async move {
-                    let _mark = Reloading {
-                        set: &cache.reloading,
-                        key: &key,
-                    };
                     // A failure keeps the old value until its grace ends;
                     // the next caller tries again.
-                    if let Ok(value) = reload.await {
-                        cache.insert(key.clone(), value);
+                    if let Ok(Ok(value)) = reload.await {
+                        mark.cache
+                            .insert_if_current(generation, mark.key.clone(), value);
                     }
+                    drop(mark);
                 });
             }
             return Ok(old);
@@ -136,6 +150,7 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, E>>,
     {
+        let generation = self.generation.load(Ordering::Acquire);
         let waiting = {
             let mut inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
             match inflight.get(key) {
@@ -156,8 +171,9 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
                     tx,
                 };
                 let result = load().await;
-                if let Ok(value) = &result {
-                    self.insert(key.clone(), value.clone());
+                if let Ok(value) = &result
+                    && self.insert_if_current(generation, key.clone(), value.clone())
+                {
                     leader.tx.send_replace(Some(value.clone()));
                 }
                 return result;
@@ -170,8 +186,19 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
             return Ok(value);
         }
         let value = load().await?;
-        self.insert(key.clone(), value.clone());
+        self.insert_if_current(generation, key.clone(), value.clone());
         Ok(value)
+    }
+
+    /// Stores a loaded value unless an invalidation happened since its load
+    /// began (it may have read the store before the change).
+    fn insert_if_current(&self, generation: u64, key: K, value: V) -> bool {
+        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        if self.generation.load(Ordering::Acquire) != generation {
+            return false;
+        }
+        Self::insert_into(&mut map, self.ttl, self.capacity, key, value);
+        true
     }
 
     pub fn get(&self, key: &K) -> Option<V> {
@@ -189,12 +216,21 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
             return;
         }
         let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= self.capacity {
+        Self::insert_into(&mut map, self.ttl, self.capacity, key, value);
+    }
+
+    fn insert_into(
+        map: &mut HashMap<K, (Instant, V)>,
+        ttl: Duration,
+        capacity: usize,
+        key: K,
+        value: V,
+    ) {
+        if map.len() >= capacity {
             // Unknown ids are cached too, so a flood of random ids must not
             // grow memory without bound: drop the stale entries, or all.
-            let ttl = self.ttl;
             map.retain(|_, (at, _)| at.elapsed() < ttl);
-            if map.len() >= self.capacity {
+            if map.len() >= capacity {
                 map.clear();
             }
         }
@@ -202,14 +238,27 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
     }
 
     pub fn invalidate(&self, key: &K) {
-        self.map
-            .write()
+        // Under the map's lock, so no load can check the generation and
+        // then store between the bump and the removal.
+        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        map.remove(key);
+        drop(map);
+        self.inflight
+            .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(key);
     }
 
     pub fn clear(&self) {
-        self.map.write().unwrap_or_else(|p| p.into_inner()).clear();
+        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        map.clear();
+        drop(map);
+        self.inflight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 }
 
@@ -342,6 +391,28 @@ mod tests {
             out.push(t.await.unwrap());
         }
         out
+    }
+
+    #[tokio::test]
+    async fn a_load_begun_before_an_invalidation_does_not_store_its_value() {
+        let c = Arc::new(TtlCache::new(Duration::from_secs(10), 10));
+        let c2 = c.clone();
+        let slow = tokio::spawn(async move {
+            c2.get_or_load(&1, || async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Ok::<_, ()>("read before the change")
+            })
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        c.invalidate(&1);
+        // A caller after the invalidation starts its own load rather than
+        // joining the one that may have read the old record.
+        let after = c.get_or_load(&1, || async { Ok::<_, ()>("after") }).await;
+        assert_eq!(after, Ok("after"));
+        assert_eq!(slow.await.unwrap(), Ok("read before the change"));
+        let now = c.get_or_load(&1, || async { Ok::<_, ()>("unused") }).await;
+        assert_eq!(now, Ok("after"));
     }
 
     #[test]
