@@ -7,7 +7,7 @@ use axum::response::Response;
 use minijinja::context;
 use serde::Serialize;
 
-use super::{Csrf, csrf_failed, current_session, form, message, see_other, unavailable};
+use super::{Csrf, checked_form, current_session, message, see_other, unavailable};
 use crate::AppState;
 
 #[derive(Serialize)]
@@ -49,16 +49,10 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
 }
 
 pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(f) = form(&body) else {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "Invalid form",
-            "The form could not be read.",
-        );
+    let f = match checked_form(&state, &headers, &body) {
+        Ok(f) => f,
+        Err(refused) => return refused,
     };
-    if !Csrf::verify(&state, &headers, f.get("csrf")) {
-        return csrf_failed();
-    }
     let user = match current_session(&state, &headers).await {
         Ok(Some((_, user))) => user,
         Ok(None) => return see_other("/login?next=/account"),

@@ -8,7 +8,7 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use super::authorize::failure;
-use super::{Csrf, csrf_failed, current_session, form, message, see_other};
+use super::{Csrf, checked_form, current_session, message, see_other};
 use crate::AppState;
 
 #[derive(Deserialize)]
@@ -69,16 +69,10 @@ pub async fn get(
 }
 
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(f) = form(&body) else {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "Invalid form",
-            "The form could not be read.",
-        );
+    let f = match checked_form(&state, &headers, &body) {
+        Ok(f) => f,
+        Err(refused) => return refused,
     };
-    if !Csrf::verify(&state, &headers, f.get("csrf")) {
-        return csrf_failed();
-    }
     let Some(request) = f.get("request") else {
         return message(
             StatusCode::BAD_REQUEST,

@@ -543,11 +543,7 @@ async fn begin(
     body: &[u8],
 ) -> Result<(User, Form), Response> {
     let Some(form) = Form::parse(body) else {
-        return Err(message(
-            StatusCode::BAD_REQUEST,
-            "Invalid form",
-            "The form could not be read.",
-        ));
+        return Err(super::invalid_form());
     };
     if !Csrf::verify(state, headers, form.get("csrf")) {
         return Err(csrf_failed());

@@ -9,9 +9,7 @@ use portcullis_core::users::LoginError;
 use portcullis_protocol::Secret;
 use serde::Deserialize;
 
-use super::{
-    ClientAddr, Cookies, Csrf, cookie, csrf_failed, form, message, see_other, unavailable,
-};
+use super::{ClientAddr, Cookies, Csrf, checked_form, cookie, message, see_other, unavailable};
 use crate::AppState;
 
 #[derive(Deserialize, Default)]
@@ -72,16 +70,10 @@ pub async fn post(
     ClientAddr(addr): ClientAddr,
     body: Bytes,
 ) -> Response {
-    let Some(f) = form(&body) else {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "Invalid form",
-            "The form could not be read.",
-        );
+    let f = match checked_form(&state, &headers, &body) {
+        Ok(f) => f,
+        Err(refused) => return refused,
     };
-    if !Csrf::verify(&state, &headers, f.get("csrf")) {
-        return csrf_failed();
-    }
     let q = LoginQuery {
         request: f.get("request").map(str::to_owned),
         next: f.get("next").map(str::to_owned),
@@ -149,15 +141,8 @@ pub async fn post(
 }
 
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(f) = form(&body) else {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "Invalid form",
-            "The form could not be read.",
-        );
-    };
-    if !Csrf::verify(&state, &headers, f.get("csrf")) {
-        return csrf_failed();
+    if let Err(refused) = checked_form(&state, &headers, &body) {
+        return refused;
     }
     let cookies = Cookies::for_issuer(&state.server.settings().issuer);
     if let Some(id) = cookie(&headers, cookies.session_name())

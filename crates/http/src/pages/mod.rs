@@ -229,7 +229,27 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
-/// Form fields of a page POST, strict like the OAuth endpoints.
-pub fn form(body: &[u8]) -> Option<crate::params::Params> {
-    crate::params::Params::from_form(body).ok()
+/// Form fields of a page POST, strict like the OAuth endpoints, once its
+/// CSRF token checks out: the one gate every page form goes through.
+// The error is the page the handler answers with, returned at once: boxing
+// it would only add an allocation.
+#[allow(clippy::result_large_err)]
+pub fn checked_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<crate::params::Params, Response> {
+    let form = crate::params::Params::from_form(body).map_err(|_| invalid_form())?;
+    if !Csrf::verify(state, headers, form.get("csrf")) {
+        return Err(csrf_failed());
+    }
+    Ok(form)
+}
+
+pub fn invalid_form() -> Response {
+    message(
+        StatusCode::BAD_REQUEST,
+        "Invalid form",
+        "The form could not be read.",
+    )
 }
