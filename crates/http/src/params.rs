@@ -40,7 +40,7 @@ impl Params {
 
     pub fn scope(&self) -> Result<Option<ScopeSet>, OAuthError> {
         self.get("scope")
-            .map(|s| ScopeSet::parse(s).map_err(|e| OAuthError::invalid_scope(e.to_string())))
+            .map(|s| ScopeSet::parse(s).map_err(|_| OAuthError::malformed_scope(s)))
             .transpose()
     }
 
@@ -50,8 +50,8 @@ impl Params {
         }
         if self.0.contains_key(&name) {
             return Err(OAuthError::invalid_request(format!(
-                "parameter `{}` is repeated",
-                shorten(&name)
+                "{} is repeated",
+                parameter(&name)
             )));
         }
         self.0.insert(name, value);
@@ -68,9 +68,19 @@ impl Params {
 
     pub fn from_json(body: &[u8]) -> Result<Self, OAuthError> {
         let mut de = serde_json::Deserializer::from_slice(body);
-        let params = de.deserialize_map(ParamsVisitor).map_err(|e| {
-            OAuthError::invalid_request(format!("malformed JSON body: {}", json_reason(&e)))
-        })?;
+        let mut refused = None;
+        let params = de
+            .deserialize_map(ParamsVisitor {
+                refused: &mut refused,
+            })
+            .map_err(|e| {
+                refused.take().unwrap_or_else(|| {
+                    OAuthError::invalid_request(format!(
+                        "malformed JSON body: {}",
+                        json_reason(&e)
+                    ))
+                })
+            })?;
         de.end()
             .map_err(|_| OAuthError::invalid_request("malformed JSON body: trailing characters"))?;
         Ok(params)
@@ -105,24 +115,47 @@ fn form_decode(raw: &[u8]) -> Result<String, OAuthError> {
         .map_err(|_| OAuthError::invalid_request("request body is not valid UTF-8"))
 }
 
-fn shorten(s: &str) -> String {
-    s.chars().take(40).flat_map(char::escape_debug).collect()
+/// The parameters the endpoints read, named in errors; any other name is
+/// the client's text and is not repeated back.
+const KNOWN: &[&str] = &[
+    "grant_type",
+    "scope",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "client_id",
+    "client_secret",
+    "token",
+    "token_type_hint",
+];
+
+fn parameter(name: &str) -> String {
+    match KNOWN.iter().find(|k| **k == name) {
+        Some(k) => format!("parameter `{k}`"),
+        None => "a parameter".to_owned(),
+    }
 }
 
-/// The JSON error's category, without echoing input.
+/// The JSON error's category and position, without echoing input (serde's
+/// own messages quote the offending value).
 fn json_reason(e: &serde_json::Error) -> String {
     use serde_json::error::Category;
     match e.classify() {
-        Category::Data => e.to_string(),
+        Category::Data => "the body must be a JSON object of string parameters".to_owned(),
         Category::Syntax | Category::Eof | Category::Io => {
             format!("syntax error at line {} column {}", e.line(), e.column())
         }
     }
 }
 
-struct ParamsVisitor;
+/// Reads a JSON object into [`Params`]; a parameter it refuses leaves its
+/// own error in `refused`, since serde's error type carries only text.
+struct ParamsVisitor<'a> {
+    refused: &'a mut Option<OAuthError>,
+}
 
-impl<'de> Visitor<'de> for ParamsVisitor {
+impl<'de> Visitor<'de> for ParamsVisitor<'_> {
     type Value = Params;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -137,15 +170,20 @@ impl<'de> Visitor<'de> for ParamsVisitor {
                 serde_json::Value::String(s) => s,
                 serde_json::Value::Null => String::new(),
                 _ => {
-                    return Err(de::Error::custom(format_args!(
-                        "parameter `{}` must be a string",
-                        shorten(&name)
-                    )));
+                    let e = OAuthError::invalid_request(format!(
+                        "malformed JSON body: {} must be a string",
+                        parameter(&name)
+                    ));
+                    let text = e.description.to_string();
+                    *self.refused = Some(e);
+                    return Err(de::Error::custom(text));
                 }
             };
-            params
-                .insert(name, value)
-                .map_err(|e| de::Error::custom(e.description))?;
+            if let Err(e) = params.insert(name, value) {
+                let text = e.description.to_string();
+                *self.refused = Some(e);
+                return Err(de::Error::custom(text));
+            }
         }
         Ok(params)
     }

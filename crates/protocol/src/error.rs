@@ -52,11 +52,55 @@ impl fmt::Display for ErrorCode {
     }
 }
 
+/// Whether `c` may appear in `error_description` (RFC 6749 §5.2:
+/// `%x20-21 / %x23-5B / %x5D-7E`, so no `"`, no `\`, no controls, ASCII only).
+/// The same set is safe inside a quoted `WWW-Authenticate` parameter
+/// (RFC 6750 §3).
+pub fn is_description_char(c: char) -> bool {
+    matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e')
+}
+
+/// `description` with every character RFC 6749 §5.2 forbids replaced: a
+/// description built from a format string can never smuggle input through.
+pub fn sanitize_description(description: Cow<'static, str>) -> Cow<'static, str> {
+    if description.chars().all(is_description_char) {
+        return description;
+    }
+    Cow::Owned(
+        description
+            .chars()
+            .map(|c| match c {
+                c if is_description_char(c) => c,
+                '"' => '\'',
+                '\\' => '/',
+                _ => '?',
+            })
+            .collect(),
+    )
+}
+
+/// What is wrong with a parameter's value, without repeating the value:
+/// `name` is one of ours, never the client's.
+pub fn describe_malformed(name: &str, value: &str) -> String {
+    let what = if value.chars().any(char::is_control) {
+        "contains control characters"
+    } else if !value.is_ascii() {
+        "contains characters outside ASCII"
+    } else if value.contains(['"', '\\']) {
+        "contains a quote or a backslash"
+    } else {
+        "is malformed"
+    };
+    format!("{name} {what}")
+}
+
 /// An OAuth error: a code, a short description for the client, and an
 /// internal cause that is logged but never sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
     pub code: ErrorCode,
+    /// Only characters of [`is_description_char`]; [`OAuthError::new`]
+    /// replaces any other, and [`OAuthError::body`] checks again.
     pub description: Cow<'static, str>,
     cause: Option<String>,
 }
@@ -65,7 +109,7 @@ impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
         Self {
             code,
-            description: description.into(),
+            description: sanitize_description(description.into()),
             cause: None,
         }
     }
@@ -101,6 +145,15 @@ impl OAuthError {
     pub fn access_denied(d: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::AccessDenied, d)
     }
+    /// A scope parameter that does not parse, described without repeating it.
+    pub fn malformed_scope(value: &str) -> Self {
+        let d = describe_malformed("scope", value);
+        Self::invalid_scope(if d.ends_with("malformed") {
+            "scope is malformed: scope tokens are 1 to 200 printable ASCII characters, separated by spaces".into()
+        } else {
+            d
+        })
+    }
     pub fn server_error(cause: impl fmt::Display) -> Self {
         Self::new(ErrorCode::ServerError, "internal error").with_cause(cause)
     }
@@ -112,11 +165,12 @@ impl OAuthError {
         .with_cause(cause)
     }
 
-    /// The JSON body of RFC 6749 §5.2.
+    /// The JSON body of RFC 6749 §5.2. The description is public, so it is
+    /// checked again here rather than trusted.
     pub fn body(&self) -> ErrorBody<'_> {
         ErrorBody {
             error: self.code,
-            error_description: &self.description,
+            error_description: sanitize_description(self.description.clone()),
         }
     }
 }
@@ -132,7 +186,7 @@ impl std::error::Error for OAuthError {}
 #[derive(Debug, Serialize)]
 pub struct ErrorBody<'a> {
     pub error: ErrorCode,
-    pub error_description: &'a str,
+    pub error_description: Cow<'a, str>,
 }
 
 #[cfg(test)]
@@ -148,5 +202,35 @@ mod tests {
             serde_json::json!({"error": "invalid_grant", "error_description": "code expired"})
         );
         assert_eq!(e.cause(), Some("row 7"));
+    }
+
+    #[test]
+    fn descriptions_hold_only_the_characters_rfc_6749_allows() {
+        let e = OAuthError::invalid_request(format!("bad `{}`", "a\"b\\c\0d\u{1}é\n"));
+        assert_eq!(e.description, "bad `a'b/c?d???`");
+        assert!(e.description.chars().all(is_description_char));
+        let mut e = OAuthError::invalid_grant("fine");
+        e.description = "set \"directly\"".into();
+        assert_eq!(e.body().error_description, "set 'directly'");
+        assert!(matches!(
+            sanitize_description(Cow::Borrowed("plain text!")),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn malformed_values_are_described_not_repeated() {
+        assert_eq!(
+            describe_malformed("grant_type", "x\u{1}"),
+            "grant_type contains control characters"
+        );
+        assert_eq!(
+            describe_malformed("scope", "é"),
+            "scope contains characters outside ASCII"
+        );
+        assert_eq!(
+            describe_malformed("scope", "a\"b"),
+            "scope contains a quote or a backslash"
+        );
     }
 }

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use portcullis_core::grant::{TokenRequest, authorization_code, client_credentials, refresh_token};
+use portcullis_protocol::error::{describe_malformed, is_description_char};
 use portcullis_protocol::{OAuthError, Secret};
 
 use super::no_store;
@@ -34,14 +35,18 @@ pub async fn post(
             refresh_token: Secret::new(params.required("refresh_token")?),
             scope: params.scope()?,
         }),
-        other => {
-            return Err(OAuthError::unsupported_grant_type(format!(
-                "grant type `{}` is not supported",
-                other.chars().take(40).collect::<String>().escape_debug()
-            ))
-            .into());
-        }
+        other => return Err(unsupported(other).into()),
     };
     let response = state.server.token(&creds, request).await?;
     Ok(no_store(Json(response).into_response()))
+}
+
+/// Describes the grant type without repeating it (RFC 6749 §5.2 limits
+/// what a description may contain, and input may contain anything).
+fn unsupported(grant_type: &str) -> OAuthError {
+    OAuthError::unsupported_grant_type(if grant_type.chars().all(is_description_char) {
+        "unknown grant_type: use authorization_code, client_credentials or refresh_token".to_owned()
+    } else {
+        describe_malformed("grant_type", grant_type)
+    })
 }
