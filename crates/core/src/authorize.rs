@@ -142,12 +142,8 @@ impl AuthServer {
                 AuthorizeError::Page("The application that sent you here is not registered.".into())
             })?;
         let redirect_uri = match p.redirect_uri.as_deref() {
-            Some(given) => client
-                .redirect_uris
-                .iter()
-                .find(|r| r.as_str() == given)
-                .cloned()
-                .ok_or_else(|| {
+            // Exact, or a loopback IP literal on another port (RFC 8252 §7.3).
+            Some(given) => RedirectUri::find_match(&client.redirect_uris, given).ok_or_else(|| {
                     AuthorizeError::Page(
                         "The redirect URI in this request is not registered for this application."
                             .into(),
@@ -203,9 +199,8 @@ impl AuthServer {
         let requested = p
             .scope
             .as_deref()
-            .map(ScopeSet::parse)
-            .transpose()
-            .map_err(|e| fail(OAuthError::invalid_scope(e.to_string())))?;
+            .map(|s| ScopeSet::parse(s).map_err(|_| fail(OAuthError::malformed_scope(s))))
+            .transpose()?;
         let defs = self.scope_definitions().await?;
         let scopes =
             scope_policy::resolve(requested.as_ref(), &client.scopes, &defs).map_err(fail)?;

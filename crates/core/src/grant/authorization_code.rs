@@ -62,16 +62,23 @@ impl AuthServer {
             return invalid("authorization code has expired");
         }
         match req.redirect_uri.as_deref() {
+            // The very string used at authorize (RFC 6749 §4.1.3), port
+            // included: a loopback redirect is not re-matched here.
             Some(given) if given != code.redirect_uri.as_str() => {
                 return invalid("redirect_uri does not match the authorization request");
             }
+            Some(_) => {}
             // RFC 6749 §4.1.3 requires it when the request carried one; a
             // client with a single registered URI may leave it out, as the
-            // code can only have been issued to that URI.
+            // code can only have been issued to that URI, unless the request
+            // chose a loopback port, which only the client can repeat.
             None if client.redirect_uris.len() != 1 => {
                 return invalid("redirect_uri is required: this client has several");
             }
-            _ => {}
+            None if client.redirect_uris[0] != code.redirect_uri => {
+                return invalid("redirect_uri is required: the authorization request chose a port");
+            }
+            None => {}
         }
         match (&code.code_challenge, req.code_verifier.as_deref()) {
             (Some(challenge), Some(verifier)) if pkce::verify(verifier, challenge) => {}
