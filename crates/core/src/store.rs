@@ -171,6 +171,12 @@ pub trait RefreshTokenStore: Send + Sync {
         hash: &SecretHash,
         now: i64,
     ) -> Result<Option<RefreshTokenRecord>, StoreError>;
+    /// The token if it is neither rotated nor revoked (its expiry is the
+    /// caller's to check).
+    async fn find_live_refresh_token(
+        &self,
+        hash: &SecretHash,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError>;
     /// The token whatever its state, to tell a replay from garbage.
     async fn find_refresh_token(
         &self,

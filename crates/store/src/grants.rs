@@ -280,6 +280,20 @@ impl RefreshTokenStore for SqlStore {
         row.map(RefreshRow::into_record).transpose()
     }
 
+    async fn find_live_refresh_token(
+        &self,
+        hash: &SecretHash,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        const SQL: &str = "SELECT * FROM refresh_tokens \
+             WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL";
+        let row: Option<RefreshRow> = on_pool!(self, p => sqlx::query_as(SQL)
+            .bind(hash.as_bytes().to_vec())
+            .fetch_optional(p)
+            .await
+            .map_err(map_err))?;
+        row.map(RefreshRow::into_record).transpose()
+    }
+
     async fn find_refresh_token(
         &self,
         hash: &SecretHash,

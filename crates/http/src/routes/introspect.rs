@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use portcullis_core::introspect::TokenTypeHint;
 
 use super::no_store;
 use crate::AppState;
@@ -20,11 +21,12 @@ pub async fn post(
     let creds = client_auth::extract(&headers, &mut params)?;
     tracing::Span::current().record("client_id", creds.client_id.as_str());
     let token = params.required("token")?;
-    state
+    let caller = state
         .server
         .authenticate_confidential_client(&creds)
         .await?;
-    // `token_type_hint` only speeds up a lookup (§2.1); every kind is tried.
-    let answer = state.server.introspect(token).await?;
+    // `token_type_hint` only orders the lookups (§2.1); every kind is tried.
+    let hint = TokenTypeHint::parse(params.get("token_type_hint"));
+    let answer = state.server.introspect(&caller, token, hint).await?;
     Ok(no_store(Json(answer).into_response()))
 }

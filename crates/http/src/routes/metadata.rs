@@ -26,7 +26,7 @@ pub fn document(s: &Settings) -> String {
         "prompt_values_supported": ["none", "login", "consent"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": auth_methods,
-        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "access_token_signing_alg_values_supported": ["ES256", "EdDSA", "RS256"],
     })
     .to_string()

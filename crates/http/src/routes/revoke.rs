@@ -1,4 +1,6 @@
-//! `POST /oauth/revoke` (RFC 7009).
+//! `POST /oauth/revoke` (RFC 7009). A confidential client authenticates; a
+//! public one names itself with `client_id` alone (§2.1) and, like any
+//! caller, can only revoke its own tokens.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -20,7 +22,7 @@ pub async fn post(
     let token = params.required("token")?;
     let client = state
         .server
-        .authenticate_confidential_client(&creds)
+        .authenticate_client(&creds)
         .await?;
     state.server.revoke(&client, token).await?;
     Ok(no_store(StatusCode::OK.into_response()))
