@@ -8,6 +8,7 @@ pub mod batch;
 pub mod cache;
 pub mod client_auth;
 pub mod clock;
+pub mod cors;
 pub mod grant;
 pub mod introspect;
 pub mod keyring;

@@ -70,6 +70,7 @@ impl AuthServer {
         };
         self.validate_client(&client).await?;
         self.store.insert_client(&client).await?;
+        self.forget_client(&client.id);
         Ok(CreatedClient { client, secret })
     }
 

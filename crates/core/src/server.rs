@@ -40,6 +40,9 @@ pub struct Settings {
     /// retire the others). True for the server; false for administrative
     /// commands, which must never change what a running server signs with.
     pub manage_signing_keys: bool,
+    /// Browser origins allowed at the token and revocation endpoints beside
+    /// those of registered redirect URIs (`scheme://host[:port]`).
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Settings {
@@ -52,6 +55,7 @@ impl Settings {
             signing_alg: SigningAlg::ES256,
             cache_ttl: Duration::from_secs(2),
             manage_signing_keys: true,
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -78,6 +82,7 @@ pub struct AuthServer {
     pub(crate) api_keys: Batcher<String, ApiKeyRecord>,
     clients: Arc<TtlCache<ClientId, Option<Arc<Client>>>>,
     scopes: Arc<TtlCache<(), Arc<ScopeDefinitions>>>,
+    pub(crate) cors_origins: Arc<TtlCache<(), Arc<crate::cors::CorsOrigins>>>,
 }
 
 impl AuthServer {
@@ -156,6 +161,9 @@ impl AuthServer {
                 TtlCache::new(settings.cache_ttl, 10_000).with_stale_grace(STALE_GRACE),
             ),
             scopes: Arc::new(TtlCache::new(settings.cache_ttl, 1).with_stale_grace(STALE_GRACE)),
+            cors_origins: Arc::new(
+                TtlCache::new(settings.cache_ttl, 1).with_stale_grace(STALE_GRACE),
+            ),
             store,
             clock,
             settings,
@@ -232,8 +240,11 @@ impl AuthServer {
             .await
     }
 
+    /// After any change to a client: its cached record, and the CORS
+    /// origins its redirect URIs contribute.
     pub(crate) fn forget_client(&self, id: &ClientId) {
         self.clients.invalidate(id);
+        self.cors_origins.clear();
     }
 
     pub(crate) async fn scope_definitions(&self) -> Result<Arc<ScopeDefinitions>, OAuthError> {

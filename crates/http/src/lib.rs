@@ -4,6 +4,7 @@
 
 pub mod admin;
 mod client_auth;
+mod cors;
 pub mod error;
 pub mod pages;
 pub mod params;
@@ -38,7 +39,7 @@ impl AppState {
 /// The router `main` serves, and the one every test drives.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(routes::router())
+        .merge(routes::router(state.server.clone()))
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(error::panic_response))

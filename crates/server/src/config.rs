@@ -31,6 +31,10 @@ pub struct FileConfig {
     pub insecure_http_issuer: Option<bool>,
     /// Asked before a `NAME__RESOURCEID` permission is granted.
     pub resource_hook_url: Option<String>,
+    /// Browser origins allowed at the token and revocation endpoints beside
+    /// those of registered redirect URIs. In the environment: separated by
+    /// commas or spaces.
+    pub cors_allowed_origins: Option<Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +91,14 @@ impl FileConfig {
             listen, issuer, audience, data_dir, database_url, signing_alg, token_lifetime,
             cache_ttl_ms, key_refresh_secs, key_publish_delay_secs, db_max_connections, db_acquire_timeout_ms,
             log_level, log_format, insecure_http_issuer, resource_hook_url);
+        if let Some(raw) = lookup("PORTCULLIS_CORS_ALLOWED_ORIGINS").filter(|v| !v.is_empty()) {
+            cfg.cors_allowed_origins = Some(
+                raw.split([',', ' '])
+                    .filter(|o| !o.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            );
+        }
         Ok(self)
     }
 }
@@ -118,6 +130,9 @@ pub struct Config {
     pub log_format: LogFormat,
     pub insecure_http_issuer: bool,
     pub resource_hook_url: Option<String>,
+    /// Exact origins (`scheme://host[:port]`) allowed by CORS at the token
+    /// and revocation endpoints.
+    pub cors_allowed_origins: Vec<String>,
     /// Set by `serve` only: administrative commands never create or retire
     /// signing keys behind a running server's back.
     pub manage_signing_keys: bool,
@@ -194,6 +209,12 @@ impl Config {
                         })
                 })
                 .transpose()?,
+            cors_allowed_origins: f
+                .cors_allowed_origins
+                .unwrap_or_default()
+                .iter()
+                .map(|o| validate_origin(o))
+                .collect::<Result<_, _>>()?,
         };
         config.check_transport()?;
         Ok(config)
@@ -226,6 +247,7 @@ impl Config {
         s.signing_alg = self.signing_alg;
         s.cache_ttl = self.cache_ttl;
         s.manage_signing_keys = self.manage_signing_keys;
+        s.cors_allowed_origins = self.cors_allowed_origins.clone();
         s
     }
 
@@ -245,6 +267,25 @@ fn validate_issuer(raw: &str) -> Result<String, ConfigError> {
         ));
     }
     Ok(raw.trim_end_matches('/').to_owned())
+}
+
+/// An origin as a browser sends it in `Origin`: `scheme://host[:port]`,
+/// lowercase, no path, no default port.
+fn validate_origin(raw: &str) -> Result<String, ConfigError> {
+    let bad = || {
+        ConfigError(format!(
+            "cors_allowed_origins: `{raw}` is not an origin like https://app.example.com (scheme, host and port only)"
+        ))
+    };
+    let url = url::Url::parse(raw).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad());
+    }
+    let origin = url.origin().ascii_serialization();
+    if origin != raw.trim_end_matches('/') {
+        return Err(bad());
+    }
+    Ok(origin)
 }
 
 #[cfg(test)]
@@ -324,6 +365,39 @@ mod tests {
             })
             .is_ok()
         );
+    }
+
+    #[test]
+    fn cors_origins_from_file_and_environment() {
+        let f = FileConfig::from_toml(
+            "cors_allowed_origins = [\"https://spa.example\", \"http://localhost:5173/\"]",
+            Path::new("x"),
+        )
+        .unwrap();
+        let c = Config::from_file(f).unwrap();
+        assert_eq!(
+            c.cors_allowed_origins,
+            ["https://spa.example", "http://localhost:5173"]
+        );
+        let f = FileConfig::default()
+            .overlay_env(env(&[(
+                "PORTCULLIS_CORS_ALLOWED_ORIGINS",
+                "https://a.example, https://b.example:8443",
+            )]))
+            .unwrap();
+        let c = Config::from_file(f).unwrap();
+        assert_eq!(
+            c.cors_allowed_origins,
+            ["https://a.example", "https://b.example:8443"]
+        );
+        for bad in ["https://a.example/app", "*", "ftp://a.example", "https://A.example"] {
+            let e = Config::from_file(FileConfig {
+                cors_allowed_origins: Some(vec![bad.into()]),
+                ..Default::default()
+            })
+            .unwrap_err();
+            assert!(e.0.contains("cors_allowed_origins"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -5,10 +5,13 @@ pub mod metadata;
 pub mod revoke;
 pub mod token;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::routing::{get, post};
+use portcullis_core::AuthServer;
 
-use crate::{AppState, pages};
+use crate::{AppState, cors, pages};
 
 async fn style() -> impl axum::response::IntoResponse {
     (
@@ -20,16 +23,25 @@ async fn style() -> impl axum::response::IntoResponse {
     )
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router(server: Arc<AuthServer>) -> Router<AppState> {
+    let documents = Router::new()
         .route(
             "/.well-known/oauth-authorization-server",
             get(metadata::get),
         )
         .route("/jwks.json", get(jwks::get))
+        .layer(cors::public_documents());
+    let client_endpoints = Router::new()
         .route("/oauth/token", post(token::post))
-        .route("/oauth/introspect", post(introspect::post))
         .route("/oauth/revoke", post(revoke::post))
+        .layer(cors::client_endpoints(server));
+    Router::new()
+        .merge(
+            documents
+                .merge(client_endpoints)
+                .layer(axum::middleware::from_fn(cors::preflight_no_content)),
+        )
+        .route("/oauth/introspect", post(introspect::post))
         .route(
             "/oauth/authorize",
             get(pages::authorize::get).post(pages::authorize::post),
