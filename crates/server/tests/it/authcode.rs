@@ -98,7 +98,7 @@ pub async fn exchange(
     .await
 }
 
-async fn refresh(
+pub async fn refresh(
     s: &TestServer,
     c: &TestClient,
     token: &str,

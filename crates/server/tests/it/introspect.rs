@@ -136,3 +136,126 @@ async fn introspection_requires_an_authenticated_confidential_client() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["active"], true);
 }
+
+/// A user's tokens for a code client: `(access_token, refresh_token)`.
+async fn user_tokens(s: &TestServer, c: &crate::support::TestClient) -> (String, String) {
+    let b = crate::support::Browser::new(s);
+    let (verifier, challenge) = crate::support::pkce_pair();
+    let code = crate::authcode::code_for(s, &b, c, "read write", &challenge).await;
+    let res = crate::authcode::exchange(s, c, &code, &verifier).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    (
+        body["access_token"].as_str().unwrap().to_owned(),
+        body["refresh_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn introspect_with(
+    s: &TestServer,
+    caller: &crate::support::TestClient,
+    token: &str,
+    hint: Option<&str>,
+) -> Value {
+    let mut form = vec![("token", token)];
+    if let Some(h) = hint {
+        form.push(("token_type_hint", h));
+    }
+    let res = s.post_form("/oauth/introspect", caller, &form).await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+/// The refresh-token rules of RFC 7662 on one server (either store).
+async fn refresh_tokens_introspect_for_their_own_client(s: &TestServer) {
+    s.server()
+        .create_user("alice", crate::authcode::PASSWORD, false)
+        .await
+        .unwrap();
+    let c = crate::authcode::code_client(s, |_| {}).await;
+    let other = crate::authcode::code_client(s, |_| {}).await;
+    let rs = s.client("read").await;
+    let (access, refresh) = user_tokens(s, &c).await;
+    let alice = s
+        .server()
+        .store()
+        .find_user_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Its client sees it, whatever the hint says.
+    for hint in [None, Some("refresh_token"), Some("access_token"), Some("bogus")] {
+        let body = introspect_with(s, &c, &refresh, hint).await;
+        assert_eq!(body["active"], true, "{hint:?}: {body}");
+        assert_eq!(body["token_type"], "refresh_token");
+        assert_eq!(body["scope"], "read write");
+        assert_eq!(body["client_id"], c.id.as_str());
+        assert_eq!(body["sub"], alice.id.as_str());
+        let (iat, exp) = (body["iat"].as_i64().unwrap(), body["exp"].as_i64().unwrap());
+        assert!(iat <= s.server().now() && exp > iat + 3600, "{body}");
+    }
+    // A refresh_token hint on an access token still finds the access token.
+    let body = introspect_with(s, &rs, &access, Some("refresh_token")).await;
+    assert_eq!(body["active"], true);
+    assert_eq!(body["token_type"], "Bearer");
+
+    // Nobody else learns anything of it.
+    for caller in [&other, &rs] {
+        for hint in [None, Some("refresh_token")] {
+            let body = introspect_with(s, caller, &refresh, hint).await;
+            assert_eq!(body, json!({"active": false}), "{hint:?}");
+        }
+    }
+
+    // Rotated: the old one is inactive, the new one active.
+    let res = crate::authcode::refresh(s, &c, &refresh, None).await;
+    assert_eq!(res.status(), 200);
+    let rotated: Value = res.json().await.unwrap();
+    let next = rotated["refresh_token"].as_str().unwrap();
+    assert_eq!(
+        introspect_with(s, &c, &refresh, Some("refresh_token")).await,
+        json!({"active": false})
+    );
+    assert_eq!(introspect_with(s, &c, next, None).await["active"], true);
+
+    // Revoked: inactive.
+    let res = s.post_form("/oauth/revoke", &c, &[("token", next)]).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        introspect_with(s, &c, next, Some("refresh_token")).await,
+        json!({"active": false})
+    );
+
+    // Expired: inactive. (A live record copied with a past expiry.)
+    let (_, live) = user_tokens(s, &c).await;
+    let store = s.server().store();
+    let mut record = store
+        .find_refresh_token(&portcullis_protocol::Secret::new(&live).hash())
+        .await
+        .unwrap()
+        .unwrap();
+    let expired = portcullis_protocol::Secret::generate();
+    record.token_hash = expired.hash();
+    record.family_id = "expired-family".into();
+    record.expires_at = s.server().now() - 1;
+    store.insert_refresh_token(&record).await.unwrap();
+    assert_eq!(
+        introspect_with(s, &c, expired.expose(), Some("refresh_token")).await,
+        json!({"active": false})
+    );
+    assert_eq!(introspect_with(s, &c, &live, None).await["active"], true);
+}
+
+#[tokio::test]
+async fn refresh_tokens_introspect_for_their_own_client_on_sqlite() {
+    refresh_tokens_introspect_for_their_own_client(&TestServer::start().await).await;
+}
+
+#[tokio::test]
+async fn refresh_tokens_introspect_for_their_own_client_on_postgres() {
+    let Some(url) = crate::postgres::fresh_database().await else {
+        return;
+    };
+    refresh_tokens_introspect_for_their_own_client(&crate::postgres::instance(&url).await).await;
+}

@@ -13,6 +13,7 @@ mod errors;
 mod fuzz;
 mod guard_e2e;
 mod introspect;
+mod loopback;
 mod postgres;
 mod revoke;
 mod serve;
