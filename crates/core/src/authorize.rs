@@ -143,12 +143,14 @@ impl AuthServer {
             })?;
         let redirect_uri = match p.redirect_uri.as_deref() {
             // Exact, or a loopback IP literal on another port (RFC 8252 §7.3).
-            Some(given) => RedirectUri::find_match(&client.redirect_uris, given).ok_or_else(|| {
+            Some(given) => {
+                RedirectUri::find_match(&client.redirect_uris, given).ok_or_else(|| {
                     AuthorizeError::Page(
                         "The redirect URI in this request is not registered for this application."
                             .into(),
                     )
-                })?,
+                })?
+            }
             None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
             None => {
                 return Err(AuthorizeError::Page(

@@ -64,7 +64,12 @@ impl AuthServer {
     /// endpoints' responses. A store failure is a no: the browser then
     /// refuses, which is safe.
     pub async fn allows_cors_origin(&self, origin: &str) -> bool {
-        if self.settings.cors_allowed_origins.iter().any(|o| o == origin) {
+        if self
+            .settings
+            .cors_allowed_origins
+            .iter()
+            .any(|o| o == origin)
+        {
             return true;
         }
         match self.cors_origins().await {
@@ -96,7 +101,10 @@ mod tests {
             id: ClientId::new("c"),
             name: "c".into(),
             secret_hash: None,
-            redirect_uris: uris.iter().map(|u| RedirectUri::parse(u).unwrap()).collect(),
+            redirect_uris: uris
+                .iter()
+                .map(|u| RedirectUri::parse(u).unwrap())
+                .collect(),
             grant_types: vec![],
             scopes: ScopeSet::default(),
             token_lifetime: None,

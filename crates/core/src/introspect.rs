@@ -122,7 +122,10 @@ impl AuthServer {
         }
         // A family is marked before it is swept (see `revoke_refresh_family`).
         // The caller is the token's client, so that client still exists.
-        if self.store.is_refresh_family_revoked(&record.family_id).await?
+        if self
+            .store
+            .is_refresh_family_revoked(&record.family_id)
+            .await?
             || self
                 .live_consent(&record.consent_id, &record.user_id)
                 .await

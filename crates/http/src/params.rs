@@ -75,10 +75,7 @@ impl Params {
             })
             .map_err(|e| {
                 refused.take().unwrap_or_else(|| {
-                    OAuthError::invalid_request(format!(
-                        "malformed JSON body: {}",
-                        json_reason(&e)
-                    ))
+                    OAuthError::invalid_request(format!("malformed JSON body: {}", json_reason(&e)))
                 })
             })?;
         de.end()

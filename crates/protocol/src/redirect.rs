@@ -122,9 +122,11 @@ impl RedirectUri {
 
     /// `http://127.0.0.1` or `http://[::1]` when this URI starts with it.
     fn loopback_ip_prefix(&self) -> Option<&'static str> {
-        ["http://127.0.0.1", "http://[::1]"]
-            .into_iter()
-            .find(|p| self.0.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/'])))
+        ["http://127.0.0.1", "http://[::1]"].into_iter().find(|p| {
+            self.0
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+        })
     }
 
     /// The origin a browser sends from a page at this URI (scheme, host,

@@ -390,7 +390,12 @@ mod tests {
             c.cors_allowed_origins,
             ["https://a.example", "https://b.example:8443"]
         );
-        for bad in ["https://a.example/app", "*", "ftp://a.example", "https://A.example"] {
+        for bad in [
+            "https://a.example/app",
+            "*",
+            "ftp://a.example",
+            "https://A.example",
+        ] {
             let e = Config::from_file(FileConfig {
                 cors_allowed_origins: Some(vec![bad.into()]),
                 ..Default::default()

@@ -20,10 +20,7 @@ pub async fn post(
     let creds = client_auth::extract(&headers, &mut params)?;
     tracing::Span::current().record("client_id", creds.client_id.as_str());
     let token = params.required("token")?;
-    let client = state
-        .server
-        .authenticate_client(&creds)
-        .await?;
+    let client = state.server.authenticate_client(&creds).await?;
     state.server.revoke(&client, token).await?;
     Ok(no_store(StatusCode::OK.into_response()))
 }

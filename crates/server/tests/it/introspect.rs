@@ -185,7 +185,12 @@ async fn refresh_tokens_introspect_for_their_own_client(s: &TestServer) {
         .unwrap();
 
     // Its client sees it, whatever the hint says.
-    for hint in [None, Some("refresh_token"), Some("access_token"), Some("bogus")] {
+    for hint in [
+        None,
+        Some("refresh_token"),
+        Some("access_token"),
+        Some("bogus"),
+    ] {
         let body = introspect_with(s, &c, &refresh, hint).await;
         assert_eq!(body["active"], true, "{hint:?}: {body}");
         assert_eq!(body["token_type"], "refresh_token");

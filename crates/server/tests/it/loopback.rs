@@ -28,12 +28,12 @@ async fn setup(registered: &str) -> (TestServer, TestClient) {
 
 async fn public_client(s: &TestServer, registered: &str) -> TestClient {
     s.client_with("read", |spec| {
-            spec.name = "Acme CLI".into();
-            spec.public = true;
-            spec.grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
-            spec.redirect_uris = vec![RedirectUri::parse(registered).unwrap()];
-        })
-        .await
+        spec.name = "Acme CLI".into();
+        spec.public = true;
+        spec.grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+        spec.redirect_uris = vec![RedirectUri::parse(registered).unwrap()];
+    })
+    .await
 }
 
 fn authorize(c: &TestClient, redirect_uri: &str, challenge: &str) -> String {
@@ -125,7 +125,11 @@ async fn the_token_request_must_repeat_the_port_used_at_authorize() {
     ] {
         let (verifier, challenge) = pkce_pair();
         let page = b
-            .go(&authorize(&c, "http://127.0.0.1:50000/callback", &challenge))
+            .go(&authorize(
+                &c,
+                "http://127.0.0.1:50000/callback",
+                &challenge,
+            ))
             .await;
         let page = if page.url().path() == "/login" {
             b.login(page, "alice", PASSWORD).await
@@ -137,7 +141,10 @@ async fn the_token_request_must_repeat_the_port_used_at_authorize() {
         } else {
             b.decide(page, true).await
         };
-        assert!(back.starts_with("http://127.0.0.1:50000/callback?"), "{back}");
+        assert!(
+            back.starts_with("http://127.0.0.1:50000/callback?"),
+            "{back}"
+        );
         let code = params_of(&back)["code"].clone();
         let mut form = vec![
             ("grant_type", "authorization_code"),
@@ -168,12 +175,27 @@ async fn other_ports_are_refused_for_localhost_and_only_the_port_may_vary() {
         // localhost is a name, matched exactly (RFC 8252 §8.3).
         ("http://localhost/cb", "http://localhost:8123/cb"),
         ("http://127.0.0.1/callback", "http://127.0.0.1:8123/other"),
-        ("http://127.0.0.1/callback", "http://127.0.0.1:8123/callback/"),
-        ("http://127.0.0.1/callback", "http://127.0.0.2:8123/callback"),
+        (
+            "http://127.0.0.1/callback",
+            "http://127.0.0.1:8123/callback/",
+        ),
+        (
+            "http://127.0.0.1/callback",
+            "http://127.0.0.2:8123/callback",
+        ),
         ("http://127.0.0.1/callback", "http://[::1]:8123/callback"),
-        ("http://127.0.0.1/callback", "http://localhost:8123/callback"),
-        ("http://127.0.0.1/callback", "https://127.0.0.1:8123/callback"),
-        ("http://127.0.0.1/callback", "http://127.0.0.1:8123/callback?x=1"),
+        (
+            "http://127.0.0.1/callback",
+            "http://localhost:8123/callback",
+        ),
+        (
+            "http://127.0.0.1/callback",
+            "https://127.0.0.1:8123/callback",
+        ),
+        (
+            "http://127.0.0.1/callback",
+            "http://127.0.0.1:8123/callback?x=1",
+        ),
         ("http://127.0.0.1/callback", "http://127.0.0.1:0/callback"),
         (
             "http://127.0.0.1/callback",
