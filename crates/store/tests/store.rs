@@ -2,12 +2,14 @@
 //! `PORTCULLIS_TEST_POSTGRES` names a server.
 
 use portcullis_core::keyring::new_key_record;
-use portcullis_core::model::{ApiKeyRecord, Client, OwnerKind, ScopeDefinition, SigningAlg};
+use portcullis_core::model::{
+    ApiKeyRecord, Client, OwnerKind, RefreshTokenRecord, ScopeDefinition, SigningAlg,
+};
 use portcullis_core::store::{
     ApiKeyStore, ClientStore, KeyStore, RefreshTokenStore, RevocationStore, ScopeStore, Store,
     StoreError,
 };
-use portcullis_protocol::{ClientId, GrantType, Jti, RedirectUri, ScopeSet, Secret};
+use portcullis_protocol::{ClientId, GrantType, Jti, RedirectUri, ScopeSet, Secret, UserId};
 use portcullis_store::testing::{fresh_postgres_database, postgres_base_url};
 use portcullis_store::{SqlStore, StoreOptions};
 
@@ -221,6 +223,53 @@ async fn a_revoked_family_is_marked_even_before_it_has_tokens() {
         assert!(s.is_refresh_family_revoked("f1").await.unwrap());
         s.purge_expired(1_000 + 86_400).await.unwrap();
         assert!(!s.is_refresh_family_revoked("f1").await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn only_unrotated_unrevoked_refresh_tokens_are_found_live() {
+    for (s, _dir) in stores().await {
+        let record = |token: &str, family: &str| RefreshTokenRecord {
+            token_hash: Secret::new(token).hash(),
+            family_id: family.into(),
+            client_id: ClientId::new("c1"),
+            user_id: UserId::new("u1"),
+            consent_id: "g1".into(),
+            scopes: ScopeSet::parse("read").unwrap(),
+            access_jti: Jti::new(format!("j-{token}")),
+            access_exp: 5_000,
+            created_at: 1_000,
+            expires_at: 9_000,
+        };
+        for (t, f) in [("live", "f1"), ("rotated", "f1"), ("revoked", "f2")] {
+            s.insert_refresh_token(&record(t, f)).await.unwrap();
+        }
+        let hash = |t: &str| Secret::new(t).hash();
+        assert!(
+            s.take_refresh_token(&hash("rotated"), 1_100)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        s.revoke_refresh_family("f2", 1_200).await.unwrap();
+        let live = s.find_live_refresh_token(&hash("live")).await.unwrap();
+        assert_eq!(live, Some(record("live", "f1")), "{}", s.backend());
+        for gone in ["rotated", "revoked", "unknown"] {
+            assert!(
+                s.find_live_refresh_token(&hash(gone))
+                    .await
+                    .unwrap()
+                    .is_none(),
+                "{gone}"
+            );
+        }
+        // Whatever its state, the token itself is still there.
+        assert!(
+            s.find_refresh_token(&hash("rotated"))
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
 }
 
