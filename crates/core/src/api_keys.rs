@@ -17,7 +17,8 @@ use portcullis_protocol::secret::random_hex_id;
 use portcullis_protocol::wire::IntrospectionResponse;
 use portcullis_protocol::{ClientId, OAuthError, ScopeSet, Secret};
 
-use crate::model::{ApiKeyRecord, OwnerKind};
+use crate::authorize::Grantor;
+use crate::model::{ApiKeyRecord, Owner};
 use crate::registry::RegistryError;
 use crate::server::AuthServer;
 use crate::store::StoreError;
@@ -66,11 +67,25 @@ fn compose(id: &str, secret: &Secret) -> String {
 /// What the owner asks for.
 #[derive(Debug, Clone)]
 pub struct ApiKeySpec {
-    /// A client id or a username.
-    pub owner: String,
+    pub owner: Owner,
     pub name: String,
     pub scopes: ScopeSet,
     pub expires_in_days: Option<i64>,
+}
+
+/// A key's owner, looked up.
+enum Holder {
+    User(crate::model::User),
+    Client(ClientId),
+}
+
+impl Holder {
+    fn grantor(&self) -> Grantor<'_> {
+        match self {
+            Self::User(u) => Grantor::User(u),
+            Self::Client(c) => Grantor::Client(c),
+        }
+    }
 }
 
 /// A key just created: shown once.
@@ -96,24 +111,31 @@ impl LastUsed {
 }
 
 impl AuthServer {
-    pub async fn create_api_key(&self, spec: ApiKeySpec) -> Result<CreatedApiKey, RegistryError> {
+    pub(crate) async fn create_api_key(
+        &self,
+        spec: ApiKeySpec,
+    ) -> Result<CreatedApiKey, RegistryError> {
         let name = spec.name.trim();
         if name.is_empty() || name.len() > 200 {
             return Err(RegistryError::Invalid(
                 "an API key needs a name of 1 to 200 characters".into(),
             ));
         }
-        let (owner_kind, owner_id) =
-            if let Some(c) = self.store.find_client(&ClientId::new(&spec.owner)).await? {
-                (OwnerKind::Client, c.id.into_string())
-            } else if let Some(u) = self.store.find_user_by_username(&spec.owner).await? {
-                (OwnerKind::User, u.id.into_string())
-            } else {
-                return Err(RegistryError::NotFound(format!(
-                    "owner `{}` (neither a client id nor a username)",
-                    spec.owner
-                )));
-            };
+        let holder = match &spec.owner {
+            Owner::User(id) => Holder::User(
+                self.store
+                    .find_user(id)
+                    .await?
+                    .ok_or_else(|| RegistryError::NotFound(format!("user `{id}`")))?,
+            ),
+            Owner::Client(id) => {
+                self.store
+                    .find_client(id)
+                    .await?
+                    .ok_or_else(|| RegistryError::NotFound(format!("client `{id}`")))?;
+                Holder::Client(id.clone())
+            }
+        };
         if let Some(days) = spec.expires_in_days
             && !(1..=3650).contains(&days)
         {
@@ -121,9 +143,23 @@ impl AuthServer {
                 "--expires-in must be 1 to 3650 days".into(),
             ));
         }
+        crate::scope_policy::check_count(&spec.scopes, self.settings.max_scopes)
+            .map_err(RegistryError::Invalid)?;
         let defs = crate::scope_policy::ScopeDefinitions::new(self.store.list_scopes().await?);
         for s in spec.scopes.iter() {
-            defs.check_allowable(s).map_err(RegistryError::Invalid)?;
+            crate::scope_policy::check_key_scope(s, &defs).map_err(RegistryError::Invalid)?;
+        }
+        // A machine-grantable permission on a resource is still the
+        // provider's to allow, asked with the key's owner as the grantor.
+        for s in spec.scopes.iter() {
+            let (name, Some(resource)) = s.split_resource() else {
+                continue;
+            };
+            if !self.may_grant(holder.grantor(), None, name, resource).await {
+                return Err(RegistryError::Forbidden(format!(
+                    "the resource owner does not allow `{name}` on that resource for this owner"
+                )));
+            }
         }
         let now = self.now();
         let id = random_hex_id::<8>();
@@ -131,8 +167,7 @@ impl AuthServer {
         let record = ApiKeyRecord {
             id: id.clone(),
             name: name.to_owned(),
-            owner_kind,
-            owner_id,
+            owner: spec.owner,
             secret_hash: secret.hash(),
             scopes: spec.scopes,
             created_at: now,
@@ -147,7 +182,7 @@ impl AuthServer {
         })
     }
 
-    pub async fn revoke_api_key(&self, id: &str) -> Result<(), RegistryError> {
+    pub(crate) async fn revoke_api_key(&self, id: &str) -> Result<(), RegistryError> {
         if self.store.revoke_api_key(id, self.now()).await? {
             Ok(())
         } else {
@@ -173,16 +208,9 @@ impl AuthServer {
         }
         // A key acts for its owner: a disabled user's or a deleted client's
         // keys stop working with them.
-        let owner_live = match record.owner_kind {
-            OwnerKind::User => self
-                .store
-                .find_user(&portcullis_protocol::UserId::new(&record.owner_id))
-                .await?
-                .is_some_and(|u| !u.disabled),
-            OwnerKind::Client => self
-                .find_client(&ClientId::new(&record.owner_id))
-                .await?
-                .is_some(),
+        let owner_live = match &record.owner {
+            Owner::User(id) => self.store.find_user(id).await?.is_some_and(|u| !u.disabled),
+            Owner::Client(id) => self.find_client(id).await?.is_some(),
         };
         if !owner_live {
             return Ok(None);
@@ -202,11 +230,14 @@ impl AuthServer {
         Ok(IntrospectionResponse {
             active: true,
             scope: Some(key.scopes),
-            client_id: (key.owner_kind == OwnerKind::Client).then(|| ClientId::new(&key.owner_id)),
+            client_id: match &key.owner {
+                Owner::Client(c) => Some(c.clone()),
+                Owner::User(_) => None,
+            },
             token_type: Some("api_key".into()),
             exp: key.expires_at,
             iat: Some(key.created_at),
-            sub: Some(key.owner_id),
+            sub: Some(key.owner.id().to_owned()),
             aud: None,
             iss: Some(self.settings.issuer.clone()),
             jti: Some(key.id),

@@ -205,7 +205,14 @@ impl AuthServer {
             .transpose()?;
         let defs = self.scope_definitions().await?;
         let scopes =
-            scope_policy::resolve(requested.as_ref(), &client.scopes, &defs).map_err(fail)?;
+            scope_policy::resolve(
+            requested.as_ref(),
+            &client.scopes,
+            &defs,
+            scope_policy::Delegation::User,
+            self.settings.max_scopes,
+        )
+        .map_err(fail)?;
         let code_challenge = match (
             response_type,
             &p.code_challenge,
@@ -438,7 +445,9 @@ impl AuthServer {
         })?;
         for scope in pending.scopes.iter() {
             if let (name, Some(resource)) = scope.split_resource()
-                && !self.may_grant(user, &client.id, name, resource).await
+                && !self
+                    .may_grant(Grantor::User(user), Some(&client.id), name, resource)
+                    .await
             {
                 return Err(fail(OAuthError::access_denied(format!(
                     "you may not grant `{name}` on resource `{resource}`"
@@ -527,17 +536,17 @@ impl AuthServer {
 
     /// Asks the provider's resource-ownership hook, if configured. Fails
     /// closed: an unreachable hook is a no.
-    async fn may_grant(
+    pub(crate) async fn may_grant(
         &self,
-        user: &User,
-        client: &ClientId,
+        grantor: Grantor<'_>,
+        client: Option<&ClientId>,
         permission: &str,
         resource: &str,
     ) -> bool {
         let Some(hook) = &self.resource_hook else {
             return true;
         };
-        match hook.may_grant(user, client, permission, resource).await {
+        match hook.may_grant(grantor, client, permission, resource).await {
             Ok(answer) => answer,
             Err(e) => {
                 tracing::warn!(error = %e, "resource-ownership hook failed; denying");
@@ -561,11 +570,15 @@ impl AuthServer {
 
     /// Revokes a consent of this user: its refresh tokens end and its access
     /// tokens introspect inactive.
-    pub async fn revoke_consent(&self, user: &User, consent_id: &str) -> Result<bool, OAuthError> {
+    pub(crate) async fn revoke_consent(
+        &self,
+        user: &UserId,
+        consent_id: &str,
+    ) -> Result<bool, OAuthError> {
         let Some(consent) = self.store.find_consent(consent_id).await? else {
             return Ok(false);
         };
-        if consent.user_id != user.id {
+        if &consent.user_id != user {
             return Ok(false);
         }
         let now = self.now();
@@ -579,14 +592,24 @@ impl AuthServer {
     }
 }
 
-/// The provider's answer to "may this user grant this permission on this
-/// resource?" (the optional resource-ownership hook).
+/// Who asks for a permission on a resource: a user at the consent page (or
+/// for their own API key), or a client acting for itself with a
+/// machine-grantable permission.
+#[derive(Debug, Clone, Copy)]
+pub enum Grantor<'a> {
+    User(&'a User),
+    Client(&'a ClientId),
+}
+
+/// The provider's answer to "may this user (or this client) hold this
+/// permission on this resource?" (the optional resource-ownership hook).
 #[async_trait::async_trait]
 pub trait ResourceOwnership: Send + Sync {
+    /// `client` is the client the grant is for; `None` for an API key.
     async fn may_grant(
         &self,
-        user: &User,
-        client: &ClientId,
+        grantor: Grantor<'_>,
+        client: Option<&ClientId>,
         permission: &str,
         resource: &str,
     ) -> Result<bool, String>;

@@ -2,6 +2,7 @@
 //! HTTP crate parses requests into the types here, and the store crate
 //! implements the traits in [`store`].
 
+pub mod admin;
 pub mod api_keys;
 pub mod authorize;
 pub mod batch;
@@ -14,6 +15,7 @@ pub mod introspect;
 pub mod keyring;
 pub mod model;
 pub mod password;
+pub mod policy;
 pub mod pkce;
 pub mod registry;
 pub mod revoke;

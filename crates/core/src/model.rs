@@ -19,7 +19,8 @@ pub struct Client {
     pub token_lifetime: Option<i64>,
     /// PKCE on the authorization-code grant. Always true for public clients.
     pub require_pkce: bool,
-    pub owner: Option<String>,
+    /// The developer who registered it; `None` for operator-made clients.
+    pub owner: Option<UserId>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -34,6 +35,38 @@ impl Client {
     }
 }
 
+/// Who may allow a scope on a client or an API key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GrantPolicy {
+    /// Any developer, on their own clients and keys.
+    SelfService,
+    /// Only an administrator.
+    #[default]
+    Restricted,
+}
+
+impl GrantPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SelfService => "self-service",
+            Self::Restricted => "restricted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "self-service" => Some(Self::SelfService),
+            "restricted" => Some(Self::Restricted),
+            _ => None,
+        }
+    }
+}
+
+/// Scopes of Portcullis itself (`portcullis:admin`) are never self-service,
+/// whatever their definition says.
+pub const RESERVED_SCOPE_PREFIX: &str = "portcullis:";
+
 /// A scope the server knows, with the text shown on the consent page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScopeDefinition {
@@ -41,7 +74,22 @@ pub struct ScopeDefinition {
     pub description: String,
     /// When set, the scope is only valid as `NAME__RESOURCEID`.
     pub requires_resource: bool,
+    pub grant_policy: GrantPolicy,
+    /// A resource permission normally comes only from a user's consent;
+    /// when set, clients (client_credentials) and API keys may hold it too,
+    /// each grant still asked of the resource hook.
+    pub machine_grantable: bool,
     pub created_at: i64,
+}
+
+impl ScopeDefinition {
+    pub fn effective_policy(&self) -> GrantPolicy {
+        if self.name.starts_with(RESERVED_SCOPE_PREFIX) {
+            GrantPolicy::Restricted
+        } else {
+            self.grant_policy
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,24 +261,33 @@ pub struct Session {
     pub expires_at: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OwnerKind {
-    User,
-    Client,
+/// Who an API key acts for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Owner {
+    User(UserId),
+    Client(ClientId),
 }
 
-impl OwnerKind {
-    pub fn as_str(self) -> &'static str {
+impl Owner {
+    pub fn kind(&self) -> &'static str {
         match self {
-            Self::User => "user",
-            Self::Client => "client",
+            Self::User(_) => "user",
+            Self::Client(_) => "client",
         }
     }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "user" => Some(Self::User),
-            "client" => Some(Self::Client),
+
+    pub fn id(&self) -> &str {
+        match self {
+            Self::User(u) => u.as_str(),
+            Self::Client(c) => c.as_str(),
+        }
+    }
+
+    /// From the stored pair; `None` for an unknown kind.
+    pub fn from_parts(kind: &str, id: &str) -> Option<Self> {
+        match kind {
+            "user" => Some(Self::User(UserId::new(id))),
+            "client" => Some(Self::Client(ClientId::new(id))),
             _ => None,
         }
     }
@@ -241,9 +298,7 @@ impl OwnerKind {
 pub struct ApiKeyRecord {
     pub id: String,
     pub name: String,
-    pub owner_kind: OwnerKind,
-    /// A user id or a client id.
-    pub owner_id: String,
+    pub owner: Owner,
     pub secret_hash: SecretHash,
     pub scopes: ScopeSet,
     pub created_at: i64,

@@ -2,10 +2,10 @@
 //! (and later the admin API and console) apply.
 
 use portcullis_protocol::secret::random_hex_id;
-use portcullis_protocol::{ClientId, GrantType, RedirectUri, Scope, ScopeSet, Secret};
+use portcullis_protocol::{ClientId, GrantType, RedirectUri, Scope, ScopeSet, Secret, UserId};
 
 use crate::keyring::MAX_TOKEN_LIFETIME;
-use crate::model::{Client, ScopeDefinition};
+use crate::model::{Client, GrantPolicy, ScopeDefinition};
 use crate::server::AuthServer;
 use crate::store::StoreError;
 
@@ -15,8 +15,39 @@ pub enum RegistryError {
     Invalid(String),
     #[error("{0} not found")]
     NotFound(String),
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    OAuth(#[from] portcullis_protocol::OAuthError),
+    #[error(transparent)]
+    Start(crate::server::StartError),
+}
+
+/// A scope definition as an administrator writes it.
+#[derive(Debug, Clone)]
+pub struct ScopeSpec {
+    pub name: String,
+    pub description: String,
+    pub requires_resource: bool,
+    pub grant_policy: GrantPolicy,
+    pub machine_grantable: bool,
+}
+
+impl ScopeSpec {
+    /// A plain, restricted scope: the safe default.
+    pub fn new(name: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            description: description.into(),
+            requires_resource: false,
+            grant_policy: GrantPolicy::Restricted,
+            machine_grantable: false,
+        }
+    }
 }
 
 /// What the owner chooses when registering a client.
@@ -30,7 +61,8 @@ pub struct ClientSpec {
     pub token_lifetime: Option<i64>,
     /// Only meaningful for confidential clients; public ones always need PKCE.
     pub require_pkce: bool,
-    pub owner: Option<String>,
+    /// The developer who answers for it; `None` for the operator's clients.
+    pub owner: Option<UserId>,
 }
 
 /// A changed client; `None` leaves a field as it was.
@@ -52,7 +84,7 @@ pub struct CreatedClient {
 }
 
 impl AuthServer {
-    pub async fn register_client(&self, spec: ClientSpec) -> Result<CreatedClient, RegistryError> {
+    pub(crate) async fn register_client(&self, spec: ClientSpec) -> Result<CreatedClient, RegistryError> {
         let now = self.now();
         let secret = (!spec.public).then(Secret::generate);
         let client = Client {
@@ -74,7 +106,7 @@ impl AuthServer {
         Ok(CreatedClient { client, secret })
     }
 
-    pub async fn update_client(
+    pub(crate) async fn update_client(
         &self,
         id: &ClientId,
         update: ClientUpdate,
@@ -112,7 +144,7 @@ impl AuthServer {
     }
 
     /// Issues a new secret; the old one stops working at once.
-    pub async fn rotate_client_secret(&self, id: &ClientId) -> Result<Secret, RegistryError> {
+    pub(crate) async fn rotate_client_secret(&self, id: &ClientId) -> Result<Secret, RegistryError> {
         let client = self
             .store
             .find_client(id)
@@ -135,7 +167,7 @@ impl AuthServer {
         Ok(secret)
     }
 
-    pub async fn delete_client(&self, id: &ClientId) -> Result<(), RegistryError> {
+    pub(crate) async fn delete_client(&self, id: &ClientId) -> Result<(), RegistryError> {
         if !self.store.delete_client(id).await? {
             return Err(RegistryError::NotFound(format!("client `{id}`")));
         }
@@ -178,6 +210,8 @@ impl AuthServer {
                 "token lifetime must be between 60 and {MAX_TOKEN_LIFETIME} seconds, not {l}"
             ));
         }
+        crate::scope_policy::check_count(&c.scopes, self.settings.max_scopes)
+            .map_err(RegistryError::Invalid)?;
         let defs = crate::scope_policy::ScopeDefinitions::new(self.store.list_scopes().await?);
         for scope in c.scopes.iter() {
             defs.check_allowable(scope)
@@ -187,12 +221,8 @@ impl AuthServer {
     }
 
     /// Defines a scope, or changes an existing definition.
-    pub async fn define_scope(
-        &self,
-        name: &str,
-        description: &str,
-        requires_resource: bool,
-    ) -> Result<ScopeDefinition, RegistryError> {
+    pub(crate) async fn define_scope(&self, spec: ScopeSpec) -> Result<ScopeDefinition, RegistryError> {
+        let name = spec.name.as_str();
         let scope = Scope::parse(name).map_err(|e| RegistryError::Invalid(e.to_string()))?;
         if scope
             .as_str()
@@ -202,7 +232,13 @@ impl AuthServer {
                 "scope name `{name}` must not contain `__`: it separates a permission from its resource id"
             )));
         }
-        let description = description.trim();
+        if spec.machine_grantable && !spec.requires_resource {
+            return Err(RegistryError::Invalid(format!(
+                "only a resource permission (--requires-resource) can be machine-grantable; \
+                 `{name}` is a plain scope"
+            )));
+        }
+        let description = spec.description.trim();
         if description.is_empty() || description.len() > 500 {
             return Err(RegistryError::Invalid(
                 "a scope needs a description of 1 to 500 characters: it is shown on the consent page"
@@ -212,7 +248,9 @@ impl AuthServer {
         let def = ScopeDefinition {
             name: scope.as_str().to_owned(),
             description: description.to_owned(),
-            requires_resource,
+            requires_resource: spec.requires_resource,
+            grant_policy: spec.grant_policy,
+            machine_grantable: spec.machine_grantable,
             created_at: self.now(),
         };
         self.store.upsert_scope(&def).await?;

@@ -43,6 +43,9 @@ pub struct Settings {
     /// Browser origins allowed at the token and revocation endpoints beside
     /// those of registered redirect URIs (`scheme://host[:port]`).
     pub cors_allowed_origins: Vec<String>,
+    /// Most scopes one request, client or API key may carry: a bound on
+    /// token size, consent pages and resource-hook calls.
+    pub max_scopes: usize,
 }
 
 impl Settings {
@@ -56,6 +59,7 @@ impl Settings {
             cache_ttl: Duration::from_secs(2),
             manage_signing_keys: true,
             cors_allowed_origins: Vec::new(),
+            max_scopes: crate::scope_policy::DEFAULT_MAX_SCOPES,
         }
     }
 }
@@ -125,6 +129,8 @@ impl AuthServer {
                     name: ADMIN_SCOPE.into(),
                     description: "Manage Portcullis through the admin API".into(),
                     requires_resource: false,
+                    grant_policy: crate::model::GrantPolicy::Restricted,
+                    machine_grantable: false,
                     created_at: now,
                 })
                 .await?;
@@ -196,7 +202,7 @@ impl AuthServer {
     /// `now + publish_delay`, when every current key retires. Resource
     /// servers that cache the JWK Set see the new key before any token
     /// signed by it.
-    pub async fn rotate_signing_key(
+    pub(crate) async fn rotate_signing_key(
         &self,
         alg: Option<SigningAlg>,
         publish_delay: i64,

@@ -34,6 +34,15 @@ pub enum LoginError {
 }
 
 fn validate_username(name: &str) -> Result<(), RegistryError> {
+    // A name shaped like a client id (32 lowercase hex digits) could be
+    // mistaken for one wherever an owner is shown or typed.
+    let like_client_id =
+        name.len() == 32 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if like_client_id {
+        return Err(RegistryError::Invalid(format!(
+            "username `{name}` looks like a client id; choose another"
+        )));
+    }
     let ok = (1..=64).contains(&name.len())
         && name
             .bytes()
@@ -77,7 +86,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 }
 
 impl AuthServer {
-    pub async fn create_user(
+    pub(crate) async fn create_user(
         &self,
         username: &str,
         password: &str,
@@ -111,9 +120,12 @@ impl AuthServer {
             .ok_or_else(|| RegistryError::NotFound(format!("user `{username}`")))
     }
 
-    pub async fn set_password(&self, username: &str, password: &str) -> Result<(), RegistryError> {
+    pub(crate) async fn set_password(
+        &self,
+        user: &User,
+        password: &str,
+    ) -> Result<(), RegistryError> {
         validate_password(password)?;
-        let user = self.find_user_by_name(username).await?;
         let pw = password.to_owned();
         let hash = blocking(move || hash_password(&pw)).await;
         self.store
@@ -124,12 +136,11 @@ impl AuthServer {
 
     /// A disabled user cannot log in, their sessions end, and their tokens
     /// stop introspecting active and refreshing.
-    pub async fn set_user_disabled(
+    pub(crate) async fn set_user_disabled(
         &self,
-        username: &str,
+        user: &User,
         disabled: bool,
     ) -> Result<(), RegistryError> {
-        let user = self.find_user_by_name(username).await?;
         self.store
             .set_user_disabled(&user.id, disabled, self.now())
             .await?;

@@ -35,6 +35,8 @@ pub struct FileConfig {
     /// those of registered redirect URIs. In the environment: separated by
     /// commas or spaces.
     pub cors_allowed_origins: Option<Vec<String>>,
+    /// Most scopes in one request, on one client or on one API key.
+    pub max_scopes: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,7 +92,7 @@ impl FileConfig {
         env_overlay!(cfg, lookup;
             listen, issuer, audience, data_dir, database_url, signing_alg, token_lifetime,
             cache_ttl_ms, key_refresh_secs, key_publish_delay_secs, db_max_connections, db_acquire_timeout_ms,
-            log_level, log_format, insecure_http_issuer, resource_hook_url);
+            log_level, log_format, insecure_http_issuer, resource_hook_url, max_scopes);
         if let Some(raw) = lookup("PORTCULLIS_CORS_ALLOWED_ORIGINS").filter(|v| !v.is_empty()) {
             cfg.cors_allowed_origins = Some(
                 raw.split([',', ' '])
@@ -133,6 +135,7 @@ pub struct Config {
     /// Exact origins (`scheme://host[:port]`) allowed by CORS at the token
     /// and revocation endpoints.
     pub cors_allowed_origins: Vec<String>,
+    pub max_scopes: usize,
     /// Set by `serve` only: administrative commands never create or retire
     /// signing keys behind a running server's back.
     pub manage_signing_keys: bool,
@@ -175,6 +178,12 @@ impl Config {
                 "token_lifetime: {token_lifetime} is outside 60..=86400 seconds"
             ));
         }
+        let max_scopes = f
+            .max_scopes
+            .unwrap_or(portcullis_core::scope_policy::DEFAULT_MAX_SCOPES);
+        if !(1..=500).contains(&max_scopes) {
+            return err(format!("max_scopes: {max_scopes} is outside 1..=500"));
+        }
         let log_format = match f.log_format.as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -196,6 +205,7 @@ impl Config {
             log_level: f.log_level.unwrap_or_else(|| "info".into()),
             log_format,
             insecure_http_issuer: f.insecure_http_issuer.unwrap_or(false),
+            max_scopes,
             manage_signing_keys: true,
             resource_hook_url: f
                 .resource_hook_url
@@ -248,6 +258,7 @@ impl Config {
         s.cache_ttl = self.cache_ttl;
         s.manage_signing_keys = self.manage_signing_keys;
         s.cors_allowed_origins = self.cors_allowed_origins.clone();
+        s.max_scopes = self.max_scopes;
         s
     }
 

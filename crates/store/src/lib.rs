@@ -29,7 +29,7 @@ use portcullis_core::model::{Client, ScopeDefinition, SigningKeyRecord};
 use portcullis_core::store::{
     ClientStore, KeyStore, RevocationStore, ScopeStore, Store, StoreError,
 };
-use portcullis_protocol::{ClientId, Jti, KeyId, SecretHash};
+use portcullis_protocol::{ClientId, Jti, KeyId, SecretHash, UserId};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -172,7 +172,7 @@ impl ClientStore for SqlStore {
             .bind(c.scopes.to_string())
             .bind(c.token_lifetime)
             .bind(c.require_pkce)
-            .bind(&c.owner)
+            .bind(c.owner.as_ref().map(UserId::as_str))
             .bind(c.created_at)
             .bind(c.updated_at)
             .execute(p)
@@ -210,7 +210,7 @@ impl ClientStore for SqlStore {
             .bind(c.scopes.to_string())
             .bind(c.token_lifetime)
             .bind(c.require_pkce)
-            .bind(&c.owner)
+            .bind(c.owner.as_ref().map(UserId::as_str))
             .bind(c.updated_at)
             .execute(p)
             .await
@@ -251,14 +251,18 @@ impl ClientStore for SqlStore {
 #[async_trait]
 impl ScopeStore for SqlStore {
     async fn upsert_scope(&self, d: &ScopeDefinition) -> Result<(), StoreError> {
-        const SQL: &str = "INSERT INTO scope_definitions (name, description, requires_resource, created_at) \
-             VALUES ($1, $2, $3, $4) \
+        const SQL: &str = "INSERT INTO scope_definitions \
+             (name, description, requires_resource, grant_policy, machine_grantable, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (name) DO UPDATE SET description = excluded.description, \
-             requires_resource = excluded.requires_resource";
+             requires_resource = excluded.requires_resource, grant_policy = excluded.grant_policy, \
+             machine_grantable = excluded.machine_grantable";
         on_pool!(self, p => sqlx::query(SQL)
             .bind(&d.name)
             .bind(&d.description)
             .bind(d.requires_resource)
+            .bind(d.grant_policy.as_str())
+            .bind(d.machine_grantable)
             .bind(d.created_at)
             .execute(p)
             .await
@@ -270,7 +274,7 @@ impl ScopeStore for SqlStore {
         const SQL: &str = "SELECT * FROM scope_definitions ORDER BY name";
         let rows: Vec<ScopeRow> =
             on_pool!(self, p => sqlx::query_as(SQL).fetch_all(p).await.map_err(map_err))?;
-        Ok(rows.into_iter().map(ScopeRow::into_definition).collect())
+        rows.into_iter().map(ScopeRow::into_definition).collect()
     }
 }
 

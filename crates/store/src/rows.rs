@@ -6,8 +6,8 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 use portcullis_core::model::{
-    ApiKeyRecord, AuthorizationCode, Client, Consent, OwnerKind, PendingAuthorization, Redemption,
-    RefreshTokenRecord, ResponseType, ScopeDefinition, Session, SigningAlg, SigningKeyRecord, User,
+    ApiKeyRecord, AuthorizationCode, Client, Consent, PendingAuthorization, Redemption,
+    GrantPolicy, Owner, RefreshTokenRecord, ResponseType, ScopeDefinition, Session, SigningAlg, SigningKeyRecord, User,
 };
 use portcullis_core::store::StoreError;
 use portcullis_protocol::{ClientId, Jti, KeyId, RedirectUri, ScopeSet, SecretHash, UserId};
@@ -75,7 +75,7 @@ impl ClientRow {
             redirect_uris,
             token_lifetime: self.token_lifetime,
             require_pkce: self.require_pkce,
-            owner: self.owner,
+            owner: self.owner.map(UserId::new),
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -87,17 +87,26 @@ pub(crate) struct ScopeRow {
     name: String,
     description: String,
     requires_resource: bool,
+    grant_policy: String,
+    machine_grantable: bool,
     created_at: i64,
 }
 
 impl ScopeRow {
-    pub(crate) fn into_definition(self) -> ScopeDefinition {
-        ScopeDefinition {
+    pub(crate) fn into_definition(self) -> Result<ScopeDefinition, StoreError> {
+        Ok(ScopeDefinition {
+            grant_policy: GrantPolicy::parse(&self.grant_policy).ok_or_else(|| {
+                StoreError::Other(format!(
+                    "scope {}: grant policy {}",
+                    self.name, self.grant_policy
+                ))
+            })?,
             name: self.name,
             description: self.description,
             requires_resource: self.requires_resource,
+            machine_grantable: self.machine_grantable,
             created_at: self.created_at,
-        }
+        })
     }
 }
 
@@ -344,7 +353,7 @@ pub(crate) struct ApiKeyRow {
 impl ApiKeyRow {
     pub(crate) fn into_record(self) -> Result<ApiKeyRecord, StoreError> {
         Ok(ApiKeyRecord {
-            owner_kind: OwnerKind::parse(&self.owner_kind).ok_or_else(|| {
+            owner: Owner::from_parts(&self.owner_kind, &self.owner_id).ok_or_else(|| {
                 StoreError::Other(format!(
                     "API key {}: owner kind {}",
                     self.id, self.owner_kind
@@ -354,7 +363,6 @@ impl ApiKeyRow {
             scopes: scopes(&self.scopes)?,
             id: self.id,
             name: self.name,
-            owner_id: self.owner_id,
             created_at: self.created_at,
             expires_at: self.expires_at,
             last_used_at: self.last_used_at,

@@ -3,6 +3,7 @@
 use portcullis_protocol::wire::TokenResponse;
 use portcullis_protocol::{GrantType, OAuthError, ScopeSet};
 
+use crate::authorize::Grantor;
 use crate::model::Client;
 use crate::scope_policy;
 use crate::server::AuthServer;
@@ -25,7 +26,26 @@ impl AuthServer {
             ));
         }
         let defs = self.scope_definitions().await?;
-        let scope = scope_policy::resolve(req.scope.as_ref(), &client.scopes, &defs)?;
+        let scope = scope_policy::resolve(
+            req.scope.as_ref(),
+            &client.scopes,
+            &defs,
+            scope_policy::Delegation::Machine,
+            self.settings.max_scopes,
+        )?;
+        // A machine-grantable resource permission is still the provider's
+        // to allow, with the client itself as the one asking.
+        for s in scope.iter() {
+            if let (name, Some(resource)) = s.split_resource()
+                && !self
+                    .may_grant(Grantor::Client(&client.id), Some(&client.id), name, resource)
+                    .await
+            {
+                return Err(OAuthError::invalid_scope(format!(
+                    "this client may not hold `{name}` on that resource"
+                )));
+            }
+        }
         // RFC 6749 §4.4.3: no refresh token for client credentials.
         Ok(self
             .issue_access_token(client, client.id.as_str(), scope, None)?

@@ -3,7 +3,9 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Method, header};
-use portcullis_core::model::{OwnerKind, User};
+use portcullis_core::AuthServer;
+use portcullis_core::admin::Acting;
+use portcullis_core::policy::Actor;
 use portcullis_protocol::{Secret, UserId};
 use subtle::ConstantTimeEq;
 
@@ -13,32 +15,25 @@ use crate::pages::{Cookies, cookie};
 
 pub use portcullis_core::server::ADMIN_SCOPE;
 
-/// An authenticated caller: an admin, or a developer who may only touch
-/// what they own.
-pub struct Actor {
-    pub user: User,
-}
+/// An authenticated caller, as the policy in core knows them. What they may
+/// do is decided there, never here.
+pub struct Caller(pub Actor);
 
-impl Actor {
-    pub fn is_admin(&self) -> bool {
-        self.user.admin
+impl Caller {
+    pub fn on(self, server: &AuthServer) -> Acting<'_> {
+        server.acting_as(self.0)
     }
 
-    pub fn require_admin(&self) -> Result<(), Problem> {
-        if self.is_admin() {
-            Ok(())
-        } else {
-            Err(Problem::forbidden("this needs the admin role"))
+    /// The caller's own user id, for defaults such as a new client's owner.
+    pub fn user_id(&self) -> Option<&UserId> {
+        match &self.0 {
+            Actor::User { id, .. } => Some(id),
+            _ => None,
         }
     }
-
-    /// May this caller see and change something owned by `owner`?
-    pub fn owns(&self, owner: Option<&str>) -> bool {
-        self.is_admin() || owner == Some(self.user.id.as_str())
-    }
 }
 
-impl FromRequestParts<AppState> for Actor {
+impl FromRequestParts<AppState> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
@@ -49,22 +44,7 @@ impl FromRequestParts<AppState> for Actor {
                 .ok()
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .ok_or_else(Problem::unauthorized)?;
-            let key = server
-                .verify_api_key(token.trim())
-                .await?
-                .ok_or_else(Problem::unauthorized)?;
-            if !key.scopes.contains_str(ADMIN_SCOPE) || key.owner_kind != OwnerKind::User {
-                return Err(Problem::forbidden(
-                    "this API key lacks the portcullis:admin scope or is not owned by a user",
-                ));
-            }
-            let user = server
-                .store()
-                .find_user(&UserId::new(&key.owner_id))
-                .await?
-                .filter(|u| !u.disabled)
-                .ok_or_else(Problem::unauthorized)?;
-            return Ok(Self { user });
+            return Ok(Self(server.admin_actor_for_key(token.trim()).await?));
         }
         // A console session: writes must echo the CSRF cookie in a header,
         // which a cross-site form cannot do.
@@ -87,6 +67,6 @@ impl FromRequestParts<AppState> for Actor {
                 return Err(Problem::forbidden("missing or wrong X-CSRF-Token header"));
             }
         }
-        Ok(Self { user })
+        Ok(Self(Actor::from(&user)))
     }
 }

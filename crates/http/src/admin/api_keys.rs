@@ -6,12 +6,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portcullis_core::api_keys::ApiKeySpec;
-use portcullis_core::model::ApiKeyRecord;
-use portcullis_protocol::ScopeSet;
+use portcullis_core::model::{ApiKeyRecord, Owner};
+use portcullis_core::policy::Actor;
+use portcullis_protocol::{ClientId, ScopeSet, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::actor::Actor;
+use super::actor::Caller;
 use super::problem::{Problem, ProblemBody};
 use super::{Page, Paging};
 use crate::AppState;
@@ -20,9 +21,7 @@ use crate::AppState;
 pub struct ApiKeyView {
     pub id: String,
     pub name: String,
-    /// `user` or `client`.
-    pub owner_kind: String,
-    pub owner: String,
+    pub owner: OwnerRef,
     pub scope: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
@@ -35,13 +34,49 @@ impl From<&ApiKeyRecord> for ApiKeyView {
         Self {
             id: k.id.clone(),
             name: k.name.clone(),
-            owner_kind: k.owner_kind.as_str().into(),
-            owner: k.owner_id.clone(),
+            owner: OwnerRef::from(&k.owner),
             scope: k.scopes.to_string(),
             created_at: k.created_at,
             last_used_at: k.last_used_at,
             expires_at: k.expires_at,
             revoked_at: k.revoked_at,
+        }
+    }
+}
+
+/// Who a key acts for: a user (by user id) or a client (by client id).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerRef {
+    pub kind: OwnerKind,
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnerKind {
+    User,
+    Client,
+}
+
+impl From<&Owner> for OwnerRef {
+    fn from(o: &Owner) -> Self {
+        let kind = match o {
+            Owner::User(_) => OwnerKind::User,
+            Owner::Client(_) => OwnerKind::Client,
+        };
+        Self {
+            kind,
+            id: o.id().to_owned(),
+        }
+    }
+}
+
+impl From<OwnerRef> for Owner {
+    fn from(o: OwnerRef) -> Self {
+        match o.kind {
+            OwnerKind::User => Owner::User(UserId::new(o.id)),
+            OwnerKind::Client => Owner::Client(ClientId::new(o.id)),
         }
     }
 }
@@ -53,8 +88,9 @@ pub struct NewApiKey {
     #[serde(default)]
     pub scope: String,
     pub expires_in_days: Option<i64>,
-    /// Admins only: a username or client id; default the caller.
-    pub owner: Option<String>,
+    /// Default the caller. Another owner needs the admin role, except a
+    /// client the caller registered.
+    pub owner: Option<OwnerRef>,
 }
 
 /// The key, shown this once.
@@ -68,38 +104,34 @@ pub struct CreatedKey {
     responses((status = 200, body = Page<ApiKeyView>), (status = 401, body = ProblemBody)))]
 pub async fn list(
     State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     paging: Result<Query<Paging>, QueryRejection>,
 ) -> Result<Json<Page<ApiKeyView>>, Problem> {
     let Query(paging) = paging?;
-    let all = state.server.store().list_api_keys().await?;
-    let mine = all
-        .iter()
-        .filter(|k| actor.owns(Some(&k.owner_id)))
-        .map(ApiKeyView::from)
-        .collect();
-    Ok(Json(paging.apply(mine)?))
+    let visible = caller.on(&state.server).list_api_keys().await?;
+    Ok(Json(
+        paging.apply(visible.iter().map(ApiKeyView::from).collect())?,
+    ))
 }
 
 #[utoipa::path(post, path = "/admin/api/v1/api-keys", request_body = NewApiKey,
     responses((status = 201, body = CreatedKey), (status = 403, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn create(
     State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     body: Result<Json<NewApiKey>, JsonRejection>,
 ) -> Result<Response, Problem> {
     let Json(new) = body?;
-    let owner = match new.owner {
-        Some(o) if o != actor.user.username => {
-            actor.require_admin()?;
-            o
-        }
-        _ => actor.user.username.clone(),
+    let owner = match (new.owner, &caller.0) {
+        (Some(o), _) => Owner::from(o),
+        (None, Actor::User { id, .. }) => Owner::User(id.clone()),
+        (None, Actor::Client(id)) => Owner::Client(id.clone()),
+        (None, _) => return Err(Problem::unauthorized()),
     };
     let scopes = ScopeSet::parse(&new.scope)
         .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
-    let created = state
-        .server
+    let created = caller
+        .on(&state.server)
         .create_api_key(ApiKeySpec {
             owner,
             name: new.name,
@@ -118,17 +150,10 @@ pub async fn create(
     responses((status = 204), (status = 404, body = ProblemBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, Problem> {
     let Path(id) = id?;
-    let key = state
-        .server
-        .store()
-        .find_api_key(&id)
-        .await?
-        .filter(|k| actor.owns(Some(&k.owner_id)))
-        .ok_or_else(|| Problem::not_found("API key"))?;
-    state.server.revoke_api_key(&key.id).await?;
+    caller.on(&state.server).revoke_api_key(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,7 +11,7 @@ use portcullis_protocol::{ClientId, GrantType, RedirectUri, ScopeSet};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::actor::Actor;
+use super::actor::Caller;
 use super::problem::{Problem, ProblemBody};
 use super::{Page, Paging};
 use crate::AppState;
@@ -44,7 +44,7 @@ impl From<&Client> for ClientView {
             redirect_uris: c.redirect_uris.iter().map(|u| u.to_string()).collect(),
             token_lifetime: c.token_lifetime,
             require_pkce: c.require_pkce,
-            owner: c.owner.clone(),
+            owner: c.owner.as_ref().map(ToString::to_string),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -110,43 +110,31 @@ fn scopes(raw: &str) -> Result<ScopeSet, Problem> {
     ScopeSet::parse(raw).map_err(unprocessable)
 }
 
-async fn visible(state: &AppState, actor: &Actor, id: &str) -> Result<Client, Problem> {
-    state
-        .server
-        .store()
-        .find_client(&ClientId::new(id))
-        .await?
-        .filter(|c| actor.owns(c.owner.as_deref()))
-        .ok_or_else(|| Problem::not_found("client"))
-}
-
 #[utoipa::path(get, path = "/admin/api/v1/clients", params(Paging),
     responses((status = 200, body = Page<ClientView>), (status = 401, body = ProblemBody)))]
 pub async fn list(
     State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     paging: Result<Query<Paging>, QueryRejection>,
 ) -> Result<Json<Page<ClientView>>, Problem> {
     let Query(paging) = paging?;
-    let all = state.server.store().list_clients().await?;
-    let mine = all
-        .iter()
-        .filter(|c| actor.owns(c.owner.as_deref()))
-        .map(ClientView::from)
-        .collect();
-    Ok(Json(paging.apply(mine)?))
+    let visible = caller.on(&state.server).list_clients().await?;
+    Ok(Json(
+        paging.apply(visible.iter().map(ClientView::from).collect())?,
+    ))
 }
 
 #[utoipa::path(post, path = "/admin/api/v1/clients", request_body = NewClient,
     responses((status = 201, body = ClientWithSecret), (status = 422, body = ProblemBody), (status = 401, body = ProblemBody)))]
 pub async fn create(
     State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     body: Result<Json<NewClient>, JsonRejection>,
 ) -> Result<Response, Problem> {
     let Json(new) = body?;
-    let created = state
-        .server
+    let owner = caller.user_id().cloned();
+    let created = caller
+        .on(&state.server)
         .register_client(ClientSpec {
             name: new.name,
             grant_types: grant_types(&new.grant_types)?,
@@ -155,7 +143,7 @@ pub async fn create(
             public: new.public,
             token_lifetime: new.token_lifetime,
             require_pkce: new.require_pkce.unwrap_or(true),
-            owner: Some(actor.user.id.to_string()),
+            owner,
         })
         .await?;
     let body = ClientWithSecret {
@@ -169,24 +157,24 @@ pub async fn create(
     responses((status = 200, body = ClientView), (status = 404, body = ProblemBody)))]
 pub async fn show(
     State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<ClientView>, Problem> {
     let Path(id) = id?;
-    Ok(Json(ClientView::from(&visible(&state, &actor, &id).await?)))
+    let client = caller.on(&state.server).client(&ClientId::new(id)).await?;
+    Ok(Json(ClientView::from(&client)))
 }
 
 #[utoipa::path(patch, path = "/admin/api/v1/clients/{id}", params(("id" = String, Path)), request_body = ClientPatch,
     responses((status = 200, body = ClientView), (status = 404, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn update(
     State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
     body: Result<Json<ClientPatch>, JsonRejection>,
 ) -> Result<Json<ClientView>, Problem> {
     let Path(id) = id?;
     let Json(patch) = body?;
-    let client = visible(&state, &actor, &id).await?;
     let update = ClientUpdate {
         name: patch.name,
         grant_types: patch.grant_types.as_deref().map(grant_types).transpose()?,
@@ -199,7 +187,10 @@ pub async fn update(
         token_lifetime: patch.token_lifetime.map(Some),
         require_pkce: patch.require_pkce,
     };
-    let updated = state.server.update_client(&client.id, update).await?;
+    let updated = caller
+        .on(&state.server)
+        .update_client(&ClientId::new(id), update)
+        .await?;
     Ok(Json(ClientView::from(&updated)))
 }
 
@@ -207,12 +198,14 @@ pub async fn update(
     responses((status = 204), (status = 404, body = ProblemBody)))]
 pub async fn delete(
     State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, Problem> {
     let Path(id) = id?;
-    let client = visible(&state, &actor, &id).await?;
-    state.server.delete_client(&client.id).await?;
+    caller
+        .on(&state.server)
+        .delete_client(&ClientId::new(id))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -220,12 +213,14 @@ pub async fn delete(
     responses((status = 200, body = ClientWithSecret), (status = 404, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn rotate_secret(
     State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<ClientWithSecret>, Problem> {
     let Path(id) = id?;
-    let client = visible(&state, &actor, &id).await?;
-    let secret = state.server.rotate_client_secret(&client.id).await?;
+    let id = ClientId::new(id);
+    let acting = caller.on(&state.server);
+    let secret = acting.rotate_client_secret(&id).await?;
+    let client = acting.client(&id).await?;
     Ok(Json(ClientWithSecret {
         client: ClientView::from(&client),
         client_secret: Some(secret.expose().to_owned()),

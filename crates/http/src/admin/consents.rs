@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::Page;
-use super::actor::Actor;
+use super::actor::Caller;
 use super::problem::{Problem, ProblemBody};
 use crate::AppState;
 
@@ -35,23 +35,18 @@ pub struct ConsentQuery {
     responses((status = 200, body = Page<ConsentView>), (status = 404, body = ProblemBody)))]
 pub async fn list(
     State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     q: Result<Query<ConsentQuery>, QueryRejection>,
 ) -> Result<Json<Page<ConsentView>>, Problem> {
     let Query(q) = q?;
-    let user = match q.username {
-        Some(name) if name != actor.user.username => {
-            actor.require_admin()?;
-            state
-                .server
-                .store()
-                .find_user_by_username(&name)
-                .await?
-                .ok_or_else(|| Problem::not_found("user"))?
-        }
-        _ => actor.user.clone(),
+    let mine = caller.user_id().cloned();
+    let acting = caller.on(&state.server);
+    let user = match (q.username, mine) {
+        (Some(name), _) => acting.user_by_name(&name).await?.id,
+        (None, Some(me)) => me,
+        (None, None) => return Err(Problem::bad_request("name the user: ?username=")),
     };
-    let all = state.server.store().list_consents(&user.id).await?;
+    let all = acting.consents(&user).await?;
     let views = all
         .into_iter()
         .map(|c| ConsentView {
@@ -74,23 +69,10 @@ pub async fn list(
     responses((status = 204), (status = 404, body = ProblemBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, Problem> {
     let Path(id) = id?;
-    let consent = state
-        .server
-        .store()
-        .find_consent(&id)
-        .await?
-        .filter(|c| c.revoked_at.is_none() && (actor.is_admin() || c.user_id == actor.user.id))
-        .ok_or_else(|| Problem::not_found("consent"))?;
-    let owner = state
-        .server
-        .store()
-        .find_user(&consent.user_id)
-        .await?
-        .ok_or_else(|| Problem::not_found("consent"))?;
-    state.server.revoke_consent(&owner, &consent.id).await?;
+    caller.on(&state.server).end_consent(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -78,7 +78,14 @@ impl From<RegistryError> for Problem {
         match e {
             RegistryError::Invalid(m) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, m),
             RegistryError::NotFound(what) => Self::not_found(&what),
+            RegistryError::Unauthenticated => Self::unauthorized(),
+            RegistryError::Forbidden(m) => Self::forbidden(m),
             RegistryError::Store(s) => OAuthError::from(s).into(),
+            RegistryError::OAuth(e) => e.into(),
+            RegistryError::Start(e) => {
+                tracing::error!(error = %e, "admin request failed");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+            }
         }
     }
 }

@@ -5,11 +5,12 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use portcullis_core::model::ScopeDefinition;
+use portcullis_core::model::{GrantPolicy, ScopeDefinition};
+use portcullis_core::registry::ScopeSpec;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::actor::Actor;
+use super::actor::Caller;
 use super::problem::{Problem, ProblemBody};
 use super::{Page, Paging};
 use crate::AppState;
@@ -20,6 +21,16 @@ pub struct ScopeView {
     pub description: String,
     #[serde(default)]
     pub requires_resource: bool,
+    /// `self-service` (any developer may allow it on their own clients and
+    /// keys) or `restricted` (only an administrator); default restricted.
+    /// `portcullis:*` scopes are always restricted.
+    #[serde(default)]
+    #[schema(value_type = String)]
+    pub grant_policy: GrantPolicy,
+    /// A resource permission clients and API keys may hold without a
+    /// user's consent (the resource hook is still asked).
+    #[serde(default)]
+    pub machine_grantable: bool,
 }
 
 impl From<&ScopeDefinition> for ScopeView {
@@ -28,6 +39,8 @@ impl From<&ScopeDefinition> for ScopeView {
             name: d.name.clone(),
             description: d.description.clone(),
             requires_resource: d.requires_resource,
+            grant_policy: d.effective_policy(),
+            machine_grantable: d.machine_grantable,
         }
     }
 }
@@ -36,11 +49,11 @@ impl From<&ScopeDefinition> for ScopeView {
     responses((status = 200, body = Page<ScopeView>), (status = 401, body = ProblemBody)))]
 pub async fn list(
     State(state): State<AppState>,
-    _actor: Actor,
+    caller: Caller,
     paging: Result<Query<Paging>, QueryRejection>,
 ) -> Result<Json<Page<ScopeView>>, Problem> {
     let Query(paging) = paging?;
-    let all = state.server.store().list_scopes().await?;
+    let all = caller.on(&state.server).list_scopes().await?;
     Ok(Json(
         paging.apply(all.iter().map(ScopeView::from).collect())?,
     ))
@@ -50,14 +63,19 @@ pub async fn list(
     responses((status = 201, body = ScopeView), (status = 403, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn define(
     State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     body: Result<Json<ScopeView>, JsonRejection>,
 ) -> Result<Response, Problem> {
-    actor.require_admin()?;
     let Json(def) = body?;
-    let d = state
-        .server
-        .define_scope(&def.name, &def.description, def.requires_resource)
+    let d = caller
+        .on(&state.server)
+        .define_scope(ScopeSpec {
+            name: def.name,
+            description: def.description,
+            requires_resource: def.requires_resource,
+            grant_policy: def.grant_policy,
+            machine_grantable: def.machine_grantable,
+        })
         .await?;
     Ok((StatusCode::CREATED, Json(ScopeView::from(&d))).into_response())
 }

@@ -9,7 +9,7 @@ use portcullis_core::model::SigningAlg;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::actor::Actor;
+use super::actor::Caller;
 use super::problem::{Problem, ProblemBody};
 use crate::AppState;
 
@@ -37,11 +37,10 @@ pub struct Rotation {
     responses((status = 200, body = Vec<SigningKeyView>), (status = 403, body = ProblemBody)))]
 pub async fn list(
     State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
 ) -> Result<Json<Vec<SigningKeyView>>, Problem> {
-    actor.require_admin()?;
     let now = state.server.now();
-    let keys = state.server.store().list_signing_keys().await?;
+    let keys = caller.on(&state.server).signing_keys().await?;
     Ok(Json(
         key_states(&keys, now)
             .into_iter()
@@ -64,11 +63,11 @@ pub async fn list(
     responses((status = 201, body = SigningKeyView), (status = 403, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn rotate(
     State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     body: Result<Json<Rotation>, JsonRejection>,
 ) -> Result<(StatusCode, Json<SigningKeyView>), Problem> {
-    actor.require_admin()?;
     let Json(r) = body?;
+    let acting = caller.on(&state.server);
     let alg = r
         .alg
         .map(|a| {
@@ -87,11 +86,7 @@ pub async fn rotate(
             "publish_delay must be 0 to 2592000 seconds",
         ));
     }
-    let key = state
-        .server
-        .rotate_signing_key(alg, delay)
-        .await
-        .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let key = acting.rotate_signing_key(alg, delay).await?;
     Ok((
         StatusCode::CREATED,
         Json(SigningKeyView {

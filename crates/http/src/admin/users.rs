@@ -10,7 +10,7 @@ use portcullis_protocol::UserId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::actor::Actor;
+use super::actor::Caller;
 use super::problem::{Problem, ProblemBody};
 use super::{Page, Paging};
 use crate::AppState;
@@ -52,25 +52,15 @@ pub struct UserPatch {
     pub password: Option<String>,
 }
 
-async fn find(state: &AppState, id: &str) -> Result<User, Problem> {
-    state
-        .server
-        .store()
-        .find_user(&UserId::new(id))
-        .await?
-        .ok_or_else(|| Problem::not_found("user"))
-}
-
 #[utoipa::path(get, path = "/admin/api/v1/users", params(Paging),
     responses((status = 200, body = Page<UserView>), (status = 403, body = ProblemBody)))]
 pub async fn list(
     State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     paging: Result<Query<Paging>, QueryRejection>,
 ) -> Result<Json<Page<UserView>>, Problem> {
-    actor.require_admin()?;
     let Query(paging) = paging?;
-    let all = state.server.store().list_users().await?;
+    let all = caller.on(&state.server).list_users().await?;
     Ok(Json(
         paging.apply(all.iter().map(UserView::from).collect())?,
     ))
@@ -80,13 +70,12 @@ pub async fn list(
     responses((status = 201, body = UserView), (status = 403, body = ProblemBody), (status = 422, body = ProblemBody)))]
 pub async fn create(
     State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     body: Result<Json<NewUser>, JsonRejection>,
 ) -> Result<Response, Problem> {
-    actor.require_admin()?;
     let Json(new) = body?;
-    let user = state
-        .server
+    let user = caller
+        .on(&state.server)
         .create_user(&new.username, &new.password, new.admin)
         .await?;
     Ok((StatusCode::CREATED, Json(UserView::from(&user))).into_response())
@@ -96,36 +85,31 @@ pub async fn create(
     responses((status = 200, body = UserView), (status = 404, body = ProblemBody)))]
 pub async fn show(
     State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<UserView>, Problem> {
     let Path(id) = id?;
-    if !actor.is_admin() && id != actor.user.id.as_str() {
-        return Err(Problem::not_found("user"));
-    }
-    Ok(Json(UserView::from(&find(&state, &id).await?)))
+    let user = caller.on(&state.server).user(&UserId::new(id)).await?;
+    Ok(Json(UserView::from(&user)))
 }
 
 #[utoipa::path(patch, path = "/admin/api/v1/users/{id}", params(("id" = String, Path)), request_body = UserPatch,
     responses((status = 200, body = UserView), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
 pub async fn update(
     State(state): State<AppState>,
-    actor: Actor,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
     body: Result<Json<UserPatch>, JsonRejection>,
 ) -> Result<Json<UserView>, Problem> {
-    actor.require_admin()?;
     let Path(id) = id?;
     let Json(patch) = body?;
-    let user = find(&state, &id).await?;
+    let id = UserId::new(id);
+    let acting = caller.on(&state.server);
     if let Some(pw) = &patch.password {
-        state.server.set_password(&user.username, pw).await?;
+        acting.set_password(&id, pw).await?;
     }
     if let Some(disabled) = patch.disabled {
-        state
-            .server
-            .set_user_disabled(&user.username, disabled)
-            .await?;
+        acting.set_user_disabled(&id, disabled).await?;
     }
-    Ok(Json(UserView::from(&find(&state, &id).await?)))
+    Ok(Json(UserView::from(&acting.user(&id).await?)))
 }

@@ -1,5 +1,6 @@
 //! `/account`: the apps a user has connected, each revocable.
 
+use portcullis_core::registry::RegistryError;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -65,8 +66,14 @@ pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Byt
             "The form names no application.",
         );
     };
-    match state.server.revoke_consent(&user, id).await {
-        Ok(_) => see_other("/account"),
-        Err(e) => unavailable(e),
+    let me = state
+        .server
+        .acting_as(portcullis_core::policy::Actor::from(&user));
+    match me.end_consent(id).await {
+        // Another user's consent is indistinguishable from a revoked one.
+        Ok(()) | Err(RegistryError::NotFound(_)) => see_other("/account"),
+        Err(RegistryError::Store(e)) => unavailable(e.into()),
+        Err(RegistryError::OAuth(e)) => unavailable(e),
+        Err(e) => message(StatusCode::FORBIDDEN, "Not allowed", &e.to_string()),
     }
 }

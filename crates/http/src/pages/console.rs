@@ -19,8 +19,10 @@ use axum::routing::{get, post};
 use minijinja::{Environment, context};
 use portcullis_core::api_keys::ApiKeySpec;
 use portcullis_core::keyring::MAX_TOKEN_LIFETIME;
-use portcullis_core::model::{ApiKeyRecord, Client, OwnerKind, User};
-use portcullis_core::registry::{ClientSpec, RegistryError};
+use portcullis_core::admin::Acting;
+use portcullis_core::model::{ApiKeyRecord, Client, GrantPolicy, Owner, User};
+use portcullis_core::policy::{Action, Actor};
+use portcullis_core::registry::{ClientSpec, RegistryError, ScopeSpec};
 use portcullis_protocol::{ClientId, GrantType, RedirectUri, ScopeSet, UserId};
 use serde::{Deserialize, Serialize};
 
@@ -190,7 +192,7 @@ impl ClientForm {
             public: self.public,
             token_lifetime,
             require_pkce: true,
-            owner: Some(owner.as_str().to_owned()),
+            owner: Some(owner.clone()),
         })
     }
 }
@@ -234,6 +236,8 @@ struct ScopeForm {
     name: String,
     description: String,
     requires_resource: bool,
+    self_service: bool,
+    machine_grantable: bool,
 }
 
 // ---------------------------------------------------------------------------
@@ -308,6 +312,8 @@ struct ScopeRow {
     name: String,
     description: String,
     requires_resource: bool,
+    self_service: bool,
+    machine_grantable: bool,
 }
 
 #[derive(Serialize)]
@@ -368,12 +374,10 @@ fn when(ts: i64) -> String {
     )
 }
 
-fn owns_client(user: &User, c: &Client) -> bool {
-    user.admin || c.owner.as_deref() == Some(user.id.as_str())
-}
-
-fn owns_key(user: &User, k: &ApiKeyRecord) -> bool {
-    user.admin || (k.owner_kind == OwnerKind::User && k.owner_id == user.id.as_str())
+/// The signed-in user, as the policy in core sees them: every list and
+/// every change below goes through it.
+fn acting<'a>(state: &'a AppState, user: &User) -> Acting<'a> {
+    state.server.acting_as(Actor::from(user))
 }
 
 /// The dashboard for `user`, with `view` on top of the current lists.
@@ -384,14 +388,14 @@ async fn page(
     status: StatusCode,
     view: View,
 ) -> Response {
-    let store = state.server.store();
+    let me = acting(state, user);
     let loaded = async {
-        Ok::<_, portcullis_core::StoreError>((
-            store.list_clients().await?,
-            store.list_api_keys().await?,
-            store.list_scopes().await?,
-            if user.admin {
-                store.list_users().await?
+        Ok::<_, RegistryError>((
+            me.list_clients().await?,
+            me.list_api_keys().await?,
+            me.list_scopes().await?,
+            if me.allowed(Action::ListUsers).is_ok() {
+                me.list_users().await?
             } else {
                 Vec::new()
             },
@@ -400,7 +404,12 @@ async fn page(
     .await;
     let (all_clients, all_keys, scopes, users) = match loaded {
         Ok(l) => l,
-        Err(e) => return unavailable(e.into()),
+        Err(e) => {
+            return match refusal(e) {
+                Refused::Page(res) => res,
+                Refused::Message(status, msg) => message(status, "Console unavailable", &msg),
+            };
+        }
     };
     let usernames: HashMap<&str, &str> = users
         .iter()
@@ -412,10 +421,7 @@ async fn page(
         .collect();
     let now = state.server.now();
 
-    let mut clients: Vec<&Client> = all_clients
-        .iter()
-        .filter(|c| owns_client(user, c))
-        .collect();
+    let mut clients: Vec<&Client> = all_clients.iter().collect();
     clients.sort_by_key(|c| std::cmp::Reverse(c.created_at));
     let clients: Vec<ClientRow> = clients
         .into_iter()
@@ -428,6 +434,7 @@ async fn page(
             redirect_uris: c.redirect_uris.iter().map(ToString::to_string).collect(),
             token_lifetime: c.token_lifetime,
             owner: match &c.owner {
+                Some(o) if o == &user.id => user.username.clone(),
                 Some(o) => usernames.get(o.as_str()).unwrap_or(&o.as_str()).to_string(),
                 None => "none (registered with the CLI)".into(),
             },
@@ -435,7 +442,7 @@ async fn page(
         })
         .collect();
 
-    let mut keys: Vec<&ApiKeyRecord> = all_keys.iter().filter(|k| owns_key(user, k)).collect();
+    let mut keys: Vec<&ApiKeyRecord> = all_keys.iter().collect();
     // Live keys first, newest first within each group.
     keys.sort_by_key(|k| (k.revoked_at.is_some(), std::cmp::Reverse(k.created_at)));
     let keys: Vec<KeyRow> = keys
@@ -444,18 +451,15 @@ async fn page(
             id: k.id.clone(),
             name: k.name.clone(),
             scopes: k.scopes.iter().map(ToString::to_string).collect(),
-            owner: match k.owner_kind {
-                OwnerKind::User => format!(
+            owner: match &k.owner {
+                Owner::User(u) if u == &user.id => format!("user {}", user.username),
+                Owner::User(u) => format!(
                     "user {}",
-                    usernames
-                        .get(k.owner_id.as_str())
-                        .unwrap_or(&k.owner_id.as_str())
+                    usernames.get(u.as_str()).unwrap_or(&u.as_str())
                 ),
-                OwnerKind::Client => format!(
+                Owner::Client(c) => format!(
                     "client {}",
-                    client_names
-                        .get(k.owner_id.as_str())
-                        .unwrap_or(&k.owner_id.as_str())
+                    client_names.get(c.as_str()).unwrap_or(&c.as_str())
                 ),
             },
             created: when(k.created_at),
@@ -474,6 +478,8 @@ async fn page(
     let mut scopes: Vec<ScopeRow> = scopes
         .into_iter()
         .map(|d| ScopeRow {
+            self_service: d.effective_policy() == GrantPolicy::SelfService,
+            machine_grantable: d.machine_grantable,
             name: d.name,
             description: d.description,
             requires_resource: d.requires_resource,
@@ -552,14 +558,11 @@ async fn begin(
     Ok((user, form))
 }
 
-/// The refusal page for anyone but an administrator.
-fn unless_admin(user: &User) -> Option<Response> {
-    (!user.admin).then(|| {
-        message(
-            StatusCode::FORBIDDEN,
-            "Administrators only",
-            "Only an administrator can manage users and scopes.",
-        )
+/// The refusal page when the policy says no to `action`.
+fn unless_allowed(state: &AppState, user: &User, action: Action<'_>) -> Option<Response> {
+    acting(state, user).allowed(action).err().map(|e| match refusal(e) {
+        Refused::Message(status, msg) => message(status, "Not allowed", &msg),
+        Refused::Page(res) => res,
     })
 }
 
@@ -579,29 +582,48 @@ fn no_id() -> Response {
     )
 }
 
-/// Why the domain refused: a one-line message to show beside the form,
-/// or a whole page (the store failed).
+/// Why the domain refused: a one-line message to show beside the form
+/// with its status, or a whole page (the store failed).
 enum Refused {
-    Message(String),
+    Message(StatusCode, String),
     Page(Response),
 }
 
 fn refusal(e: RegistryError) -> Refused {
     match e {
-        RegistryError::Invalid(_) | RegistryError::NotFound(_) => Refused::Message(e.to_string()),
+        RegistryError::Invalid(m) => Refused::Message(StatusCode::BAD_REQUEST, m),
+        RegistryError::NotFound(_) => Refused::Message(StatusCode::NOT_FOUND, e.to_string()),
+        RegistryError::Forbidden(m) => Refused::Message(StatusCode::FORBIDDEN, m),
+        RegistryError::Unauthenticated => Refused::Page(see_other(LOGIN)),
         RegistryError::Store(e) => Refused::Page(unavailable(e.into())),
+        RegistryError::OAuth(e) => Refused::Page(unavailable(e)),
+        RegistryError::Start(e) => {
+            tracing::error!(error = %e, "console request failed");
+            Refused::Page(message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "The server could not do that. Try again later.",
+            ))
+        }
     }
 }
 
-/// The client `id`, if `user` may manage it; 404 otherwise, so that other
-/// developers' clients are indistinguishable from missing ones.
+/// A lookup's refusal as a page: an object the user may not see is
+/// indistinguishable from a missing one.
+fn lookup_failed(e: RegistryError, what: &str) -> Response {
+    match refusal(e) {
+        Refused::Message(StatusCode::NOT_FOUND, _) => not_found(what),
+        Refused::Message(status, msg) => message(status, "Not allowed", &msg),
+        Refused::Page(res) => res,
+    }
+}
+
 async fn owned_client(state: &AppState, user: &User, id: Option<&str>) -> Result<Client, Response> {
     let id = id.ok_or_else(no_id)?;
-    match state.server.store().find_client(&ClientId::new(id)).await {
-        Ok(Some(c)) if owns_client(user, &c) => Ok(c),
-        Ok(_) => Err(not_found("client")),
-        Err(e) => Err(unavailable(e.into())),
-    }
+    acting(state, user)
+        .client(&ClientId::new(id))
+        .await
+        .map_err(|e| lookup_failed(e, "client"))
 }
 
 async fn owned_key(
@@ -610,20 +632,18 @@ async fn owned_key(
     id: Option<&str>,
 ) -> Result<ApiKeyRecord, Response> {
     let id = id.ok_or_else(no_id)?;
-    match state.server.store().find_api_key(id).await {
-        Ok(Some(k)) if owns_key(user, &k) => Ok(k),
-        Ok(_) => Err(not_found("API key")),
-        Err(e) => Err(unavailable(e.into())),
-    }
+    acting(state, user)
+        .api_key(id)
+        .await
+        .map_err(|e| lookup_failed(e, "API key"))
 }
 
-async fn some_user(state: &AppState, id: Option<&str>) -> Result<User, Response> {
+async fn some_user(state: &AppState, user: &User, id: Option<&str>) -> Result<User, Response> {
     let id = id.ok_or_else(no_id)?;
-    match state.server.store().find_user(&UserId::new(id)).await {
-        Ok(Some(u)) => Ok(u),
-        Ok(None) => Err(not_found("user")),
-        Err(e) => Err(unavailable(e.into())),
-    }
+    acting(state, user)
+        .user(&UserId::new(id))
+        .await
+        .map_err(|e| lookup_failed(e, "user"))
 }
 
 macro_rules! tri {
@@ -723,10 +743,10 @@ async fn confirm(
             )
         }
         Some("disable-user") => {
-            if let Some(res) = unless_admin(&user) {
+            if let Some(res) = unless_allowed(&state, &user, Action::ManageUsers) {
                 return res;
             }
-            let u = tri!(some_user(&state, id).await);
+            let u = tri!(some_user(&state, &user, id).await);
             if u.id == user.id {
                 return message(
                     StatusCode::BAD_REQUEST,
@@ -770,8 +790,11 @@ async fn create_client(State(state): State<AppState>, headers: HeaderMap, body: 
     let (user, f) = tri!(begin(&state, &headers, &body).await);
     let input = ClientForm::read(&f);
     let result = match input.spec(&user.id) {
-        Ok(spec) => state.server.register_client(spec).await.map_err(refusal),
-        Err(msg) => Err(Refused::Message(msg)),
+        Ok(spec) => acting(&state, &user)
+            .register_client(spec)
+            .await
+            .map_err(refusal),
+        Err(msg) => Err(Refused::Message(StatusCode::BAD_REQUEST, msg)),
     };
     match result {
         Ok(created) => {
@@ -788,13 +811,13 @@ async fn create_client(State(state): State<AppState>, headers: HeaderMap, body: 
             };
             page(&state, &headers, &user, StatusCode::OK, view).await
         }
-        Err(Refused::Message(msg)) => {
+        Err(Refused::Message(status, msg)) => {
             let view = View {
                 client_form: input,
                 client_error: Some(msg),
                 ..View::default()
             };
-            page(&state, &headers, &user, StatusCode::BAD_REQUEST, view).await
+            page(&state, &headers, &user, status, view).await
         }
         Err(Refused::Page(res)) => res,
     }
@@ -803,7 +826,7 @@ async fn create_client(State(state): State<AppState>, headers: HeaderMap, body: 
 async fn rotate_secret(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let (user, f) = tri!(begin(&state, &headers, &body).await);
     let client = tri!(owned_client(&state, &user, f.get("id")).await);
-    match state.server.rotate_client_secret(&client.id).await {
+    match acting(&state, &user).rotate_client_secret(&client.id).await {
         Ok(secret) => {
             let view = View {
                 revealed: Some(Revealed {
@@ -819,9 +842,7 @@ async fn rotate_secret(State(state): State<AppState>, headers: HeaderMap, body: 
             page(&state, &headers, &user, StatusCode::OK, view).await
         }
         Err(e) => match refusal(e) {
-            Refused::Message(msg) => {
-                message(StatusCode::BAD_REQUEST, "Could not rotate the secret", &msg)
-            }
+            Refused::Message(status, msg) => message(status, "Could not rotate the secret", &msg),
             Refused::Page(res) => res,
         },
     }
@@ -830,13 +851,11 @@ async fn rotate_secret(State(state): State<AppState>, headers: HeaderMap, body: 
 async fn delete_client(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let (user, f) = tri!(begin(&state, &headers, &body).await);
     let client = tri!(owned_client(&state, &user, f.get("id")).await);
-    match state.server.delete_client(&client.id).await {
+    match acting(&state, &user).delete_client(&client.id).await {
         Ok(()) => see_other("/console?done=client-deleted"),
         Err(RegistryError::NotFound(_)) => not_found("client"),
         Err(e) => match refusal(e) {
-            Refused::Message(msg) => {
-                message(StatusCode::BAD_REQUEST, "Could not delete the client", &msg)
-            }
+            Refused::Message(status, msg) => message(status, "Could not delete the client", &msg),
             Refused::Page(res) => res,
         },
     }
@@ -854,34 +873,21 @@ async fn create_key(State(state): State<AppState>, headers: HeaderMap, body: Byt
             ),
         };
         Ok(ApiKeySpec {
-            owner: user.username.clone(),
+            owner: Owner::User(user.id.clone()),
             name: input.name.clone(),
             scopes,
             expires_in_days,
         })
     });
     let result = match spec {
-        Ok(spec) => state.server.create_api_key(spec).await.map_err(refusal),
-        Err(msg) => Err(Refused::Message(msg)),
+        Ok(spec) => acting(&state, &user)
+            .create_api_key(spec)
+            .await
+            .map_err(refusal),
+        Err(msg) => Err(Refused::Message(StatusCode::BAD_REQUEST, msg)),
     };
     match result {
         Ok(created) => {
-            // The owner is resolved by name; make sure it resolved to this
-            // user and not to a client whose id happens to be the username.
-            if created.record.owner_kind != OwnerKind::User
-                || created.record.owner_id != user.id.as_str()
-            {
-                if let Err(e) = state.server.revoke_api_key(&created.record.id).await
-                    && let Refused::Page(res) = refusal(e)
-                {
-                    return res;
-                }
-                return message(
-                    StatusCode::CONFLICT,
-                    "Could not create the key",
-                    "Your username is ambiguous as a key owner. Ask an administrator to create the key.",
-                );
-            }
             let view = View {
                 revealed: Some(Revealed {
                     title: format!("API key “{}” created", created.record.name),
@@ -895,13 +901,13 @@ async fn create_key(State(state): State<AppState>, headers: HeaderMap, body: Byt
             };
             page(&state, &headers, &user, StatusCode::OK, view).await
         }
-        Err(Refused::Message(msg)) => {
+        Err(Refused::Message(status, msg)) => {
             let view = View {
                 key_form: input,
                 key_error: Some(msg),
                 ..View::default()
             };
-            page(&state, &headers, &user, StatusCode::BAD_REQUEST, view).await
+            page(&state, &headers, &user, status, view).await
         }
         Err(Refused::Page(res)) => res,
     }
@@ -910,13 +916,11 @@ async fn create_key(State(state): State<AppState>, headers: HeaderMap, body: Byt
 async fn revoke_key(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let (user, f) = tri!(begin(&state, &headers, &body).await);
     let key = tri!(owned_key(&state, &user, f.get("id")).await);
-    match state.server.revoke_api_key(&key.id).await {
+    match acting(&state, &user).revoke_api_key(&key.id).await {
         // Revoking twice lands in the same place.
         Ok(()) | Err(RegistryError::NotFound(_)) => see_other("/console?done=key-revoked"),
         Err(e) => match refusal(e) {
-            Refused::Message(msg) => {
-                message(StatusCode::BAD_REQUEST, "Could not revoke the key", &msg)
-            }
+            Refused::Message(status, msg) => message(status, "Could not revoke the key", &msg),
             Refused::Page(res) => res,
         },
     }
@@ -924,23 +928,22 @@ async fn revoke_key(State(state): State<AppState>, headers: HeaderMap, body: Byt
 
 async fn create_user(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let (user, f) = tri!(begin(&state, &headers, &body).await);
-    if let Some(res) = unless_admin(&user) {
-        return res;
-    }
     let input = UserForm {
         username: f.text("username").trim().to_owned(),
         admin: f.checked("admin"),
     };
     let password = f.get("password").unwrap_or_default();
-    match state
-        .server
+    match acting(&state, &user)
         .create_user(&input.username, password, input.admin)
         .await
     {
         Ok(_) => see_other("/console?done=user-created#users"),
         Err(e) => {
-            let msg = match refusal(e) {
-                Refused::Message(msg) => msg,
+            let (status, msg) = match refusal(e) {
+                Refused::Message(StatusCode::FORBIDDEN, msg) => {
+                    return message(StatusCode::FORBIDDEN, "Not allowed", &msg);
+                }
+                Refused::Message(status, msg) => (status, msg),
                 Refused::Page(res) => return res,
             };
             let view = View {
@@ -948,7 +951,7 @@ async fn create_user(State(state): State<AppState>, headers: HeaderMap, body: By
                 user_error: Some(msg),
                 ..View::default()
             };
-            page(&state, &headers, &user, StatusCode::BAD_REQUEST, view).await
+            page(&state, &headers, &user, status, view).await
         }
     }
 }
@@ -960,10 +963,10 @@ async fn set_disabled(
     disabled: bool,
 ) -> Response {
     let (user, f) = tri!(begin(&state, &headers, &body).await);
-    if let Some(res) = unless_admin(&user) {
+    if let Some(res) = unless_allowed(&state, &user, Action::ManageUsers) {
         return res;
     }
-    let target = tri!(some_user(&state, f.get("id")).await);
+    let target = tri!(some_user(&state, &user, f.get("id")).await);
     if disabled && target.id == user.id {
         return message(
             StatusCode::BAD_REQUEST,
@@ -971,18 +974,15 @@ async fn set_disabled(
             "You cannot disable the account you are signed in with.",
         );
     }
-    match state
-        .server
-        .set_user_disabled(&target.username, disabled)
+    match acting(&state, &user)
+        .set_user_disabled(&target.id, disabled)
         .await
     {
         Ok(()) if disabled => see_other("/console?done=user-disabled#users"),
         Ok(()) => see_other("/console?done=user-enabled#users"),
         Err(RegistryError::NotFound(_)) => not_found("user"),
         Err(e) => match refusal(e) {
-            Refused::Message(msg) => {
-                message(StatusCode::BAD_REQUEST, "Could not change the user", &msg)
-            }
+            Refused::Message(status, msg) => message(status, "Could not change the user", &msg),
             Refused::Page(res) => res,
         },
     }
@@ -998,23 +998,32 @@ async fn enable_user(State(state): State<AppState>, headers: HeaderMap, body: By
 
 async fn define_scope(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let (user, f) = tri!(begin(&state, &headers, &body).await);
-    if let Some(res) = unless_admin(&user) {
-        return res;
-    }
     let input = ScopeForm {
         name: f.text("name").trim().to_owned(),
         description: f.text("description"),
         requires_resource: f.checked("requires_resource"),
+        self_service: f.checked("self_service"),
+        machine_grantable: f.checked("machine_grantable"),
     };
-    match state
-        .server
-        .define_scope(&input.name, &input.description, input.requires_resource)
-        .await
-    {
+    let spec = ScopeSpec {
+        name: input.name.clone(),
+        description: input.description.clone(),
+        requires_resource: input.requires_resource,
+        grant_policy: if input.self_service {
+            GrantPolicy::SelfService
+        } else {
+            GrantPolicy::Restricted
+        },
+        machine_grantable: input.machine_grantable,
+    };
+    match acting(&state, &user).define_scope(spec).await {
         Ok(_) => see_other("/console?done=scope-defined#scopes"),
         Err(e) => {
-            let msg = match refusal(e) {
-                Refused::Message(msg) => msg,
+            let (status, msg) = match refusal(e) {
+                Refused::Message(StatusCode::FORBIDDEN, msg) => {
+                    return message(StatusCode::FORBIDDEN, "Not allowed", &msg);
+                }
+                Refused::Message(status, msg) => (status, msg),
                 Refused::Page(res) => return res,
             };
             let view = View {
@@ -1022,7 +1031,7 @@ async fn define_scope(State(state): State<AppState>, headers: HeaderMap, body: B
                 scope_error: Some(msg),
                 ..View::default()
             };
-            page(&state, &headers, &user, StatusCode::BAD_REQUEST, view).await
+            page(&state, &headers, &user, status, view).await
         }
     }
 }

@@ -1,19 +1,22 @@
 use clap::Subcommand;
 use portcullis_core::AuthServer;
 use portcullis_core::api_keys::ApiKeySpec;
-use portcullis_core::model::ApiKeyRecord;
-use portcullis_protocol::ScopeSet;
+use portcullis_core::model::{ApiKeyRecord, Owner};
+use portcullis_protocol::{ClientId, ScopeSet};
 use serde_json::json;
 
-use super::{CliResult, print_json};
+use super::{CliError, CliResult, print_json};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create an API secret key; it is printed once.
     Create {
-        /// A client id or a username.
+        /// The username of the user the key acts for.
+        #[arg(long, conflicts_with = "client", required_unless_present = "client")]
+        user: Option<String>,
+        /// The id of the client the key acts for.
         #[arg(long)]
-        owner: String,
+        client: Option<String>,
         #[arg(long)]
         name: String,
         /// Scopes, space-separated.
@@ -38,8 +41,7 @@ fn to_json(k: &ApiKeyRecord) -> serde_json::Value {
     json!({
         "id": k.id,
         "name": k.name,
-        "owner": k.owner_id,
-        "owner_kind": k.owner_kind,
+        "owner": {"kind": k.owner.kind(), "id": k.owner.id()},
         "scope": k.scopes.to_string(),
         "created_at": k.created_at,
         "last_used_at": k.last_used_at,
@@ -51,13 +53,20 @@ fn to_json(k: &ApiKeyRecord) -> serde_json::Value {
 pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
     match cmd {
         Command::Create {
-            owner,
+            user,
+            client,
             name,
             scope,
             expires_in,
             json,
         } => {
-            let created = server
+            let operator = server.operator();
+            let owner = match (user, client) {
+                (Some(name), _) => Owner::User(operator.user_by_name(&name).await?.id),
+                (None, Some(id)) => Owner::Client(ClientId::new(id)),
+                (None, None) => return Err(CliError("name an owner: --user or --client".into())),
+            };
+            let created = operator
                 .create_api_key(ApiKeySpec {
                     owner,
                     name,
@@ -75,7 +84,7 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
             }
         }
         Command::List { json } => {
-            let keys = server.store().list_api_keys().await?;
+            let keys = server.operator().list_api_keys().await?;
             if json {
                 print_json(&serde_json::Value::Array(
                     keys.iter().map(to_json).collect(),
@@ -91,13 +100,16 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
                     };
                     println!(
                         "{}\t{}\t{}\t{}\t{state}",
-                        k.id, k.name, k.owner_id, k.scopes
+                        k.id,
+                        k.name,
+                        format_args!("{} {}", k.owner.kind(), k.owner.id()),
+                        k.scopes
                     );
                 }
             }
         }
         Command::Revoke { id } => {
-            server.revoke_api_key(&id).await?;
+            server.operator().revoke_api_key(&id).await?;
             println!("revoked API key {id}");
         }
     }

@@ -31,6 +31,8 @@ pub enum Command {
         /// Let this confidential client redeem codes without PKCE.
         #[arg(long)]
         no_pkce: bool,
+        /// The username of the developer who answers for the client (it
+        /// then appears in their console).
         #[arg(long)]
         owner: Option<String>,
         #[arg(long)]
@@ -165,7 +167,12 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
             owner,
             json,
         } => {
-            let created = server
+            let operator = server.operator();
+            let owner = match owner {
+                Some(name) => Some(operator.user_by_name(&name).await?.id),
+                None => None,
+            };
+            let created = operator
                 .register_client(ClientSpec {
                     name,
                     grant_types: grant_types(&g)?,
@@ -180,7 +187,7 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
             print_client(&created.client, created.secret.as_ref(), json);
         }
         Command::List { json } => {
-            let clients = server.store().list_clients().await?;
+            let clients = server.operator().list_clients().await?;
             if json {
                 print_json(&serde_json::Value::Array(
                     clients.iter().map(|c| to_json(c, None)).collect(),
@@ -195,10 +202,10 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
         }
         Command::Show { client_id, json } => {
             let c = server
-                .store()
-                .find_client(&ClientId::new(&client_id))
-                .await?
-                .ok_or_else(|| CliError(format!("client `{client_id}` not found")))?;
+                .operator()
+                .client(&ClientId::new(&client_id))
+                .await
+                .map_err(|_| CliError(format!("client `{client_id}` not found")))?;
             print_client(&c, None, json);
         }
         Command::Update {
@@ -219,17 +226,21 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
                 require_pkce: None,
             };
             let c = server
+                .operator()
                 .update_client(&ClientId::new(client_id), update)
                 .await?;
             print_client(&c, None, json);
         }
         Command::Delete { client_id } => {
-            server.delete_client(&ClientId::new(&client_id)).await?;
+            server
+                .operator()
+                .delete_client(&ClientId::new(&client_id))
+                .await?;
             println!("deleted client {client_id}");
         }
         Command::RotateSecret { client_id, json } => {
             let id = ClientId::new(&client_id);
-            let secret = server.rotate_client_secret(&id).await?;
+            let secret = server.operator().rotate_client_secret(&id).await?;
             if json {
                 print_json(&json!({"client_id": id, "client_secret": secret.expose()}));
             } else {

@@ -78,7 +78,7 @@ pub async fn run(server: &AuthServer, cmd: Command, default_delay: i64) -> CliRe
             if delay < 0 {
                 return Err(CliError("--publish-delay must not be negative".into()));
             }
-            let key = server.rotate_signing_key(alg, delay).await?;
+            let key = server.operator().rotate_signing_key(alg, delay).await?;
             if json {
                 print_json(&json!({
                     "kid": key.kid,

@@ -1,6 +1,7 @@
 use clap::Subcommand;
 use portcullis_core::AuthServer;
-use portcullis_core::model::ScopeDefinition;
+use portcullis_core::model::{GrantPolicy, ScopeDefinition};
+use portcullis_core::registry::ScopeSpec;
 use serde_json::json;
 
 use super::{CliResult, print_json};
@@ -16,6 +17,14 @@ pub enum Command {
         /// The scope is only valid as NAME__RESOURCEID.
         #[arg(long)]
         requires_resource: bool,
+        /// Any developer may allow it on their own clients and keys
+        /// (default: only an administrator may).
+        #[arg(long)]
+        self_service: bool,
+        /// A resource permission clients (client_credentials) and API keys
+        /// may hold without a user's consent; the resource hook is still asked.
+        #[arg(long, requires = "requires_resource")]
+        machine_grantable: bool,
         #[arg(long)]
         json: bool,
     },
@@ -31,6 +40,8 @@ fn to_json(d: &ScopeDefinition) -> serde_json::Value {
         "name": d.name,
         "description": d.description,
         "requires_resource": d.requires_resource,
+        "grant_policy": d.effective_policy(),
+        "machine_grantable": d.machine_grantable,
         "created_at": d.created_at,
     })
 }
@@ -41,10 +52,23 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
             name,
             description,
             requires_resource,
+            self_service,
+            machine_grantable,
             json,
         } => {
             let def = server
-                .define_scope(&name, &description, requires_resource)
+                .operator()
+                .define_scope(ScopeSpec {
+                    name,
+                    description,
+                    requires_resource,
+                    grant_policy: if self_service {
+                        GrantPolicy::SelfService
+                    } else {
+                        GrantPolicy::Restricted
+                    },
+                    machine_grantable,
+                })
                 .await?;
             if json {
                 print_json(&to_json(&def));
@@ -53,7 +77,7 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
             }
         }
         Command::List { json } => {
-            let defs = server.store().list_scopes().await?;
+            let defs = server.operator().list_scopes().await?;
             if json {
                 print_json(&serde_json::Value::Array(
                     defs.iter().map(to_json).collect(),
@@ -69,7 +93,13 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
                     } else {
                         ""
                     };
-                    println!("{}{flag}\t{}", d.name, d.description);
+                    let policy = d.effective_policy().as_str();
+                    let machine = if d.machine_grantable {
+                        ", machine-grantable"
+                    } else {
+                        ""
+                    };
+                    println!("{}{flag}\t{policy}{machine}\t{}", d.name, d.description);
                 }
             }
         }

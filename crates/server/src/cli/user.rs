@@ -67,6 +67,7 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
             ..
         } => {
             let user = server
+                .operator()
                 .create_user(&username, &read_password()?, admin)
                 .await?;
             if json {
@@ -76,7 +77,7 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
             }
         }
         Command::List { json } => {
-            let users = server.store().list_users().await?;
+            let users = server.operator().list_users().await?;
             if json {
                 print_json(&serde_json::Value::Array(
                     users.iter().map(to_json).collect(),
@@ -93,15 +94,21 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
             }
         }
         Command::Disable { username } => {
-            server.set_user_disabled(&username, true).await?;
+            let operator = server.operator();
+            let id = operator.user_by_name(&username).await?.id;
+            operator.set_user_disabled(&id, true).await?;
             println!("disabled user {username}");
         }
         Command::Enable { username } => {
-            server.set_user_disabled(&username, false).await?;
+            let operator = server.operator();
+            let id = operator.user_by_name(&username).await?.id;
+            operator.set_user_disabled(&id, false).await?;
             println!("enabled user {username}");
         }
         Command::SetPassword { username, .. } => {
-            server.set_password(&username, &read_password()?).await?;
+            let operator = server.operator();
+            let id = operator.user_by_name(&username).await?.id;
+            operator.set_password(&id, &read_password()?).await?;
             println!("password of {username} changed");
         }
     }

@@ -1,0 +1,239 @@
+//! The one answer to "may this actor do this?" for everything an operator,
+//! an administrator or a developer manages: clients, API keys, users, scope
+//! definitions, consents and signing keys.
+//!
+//! [`decide`] is pure: the caller looks the object up and says who answers
+//! for it; the decision itself never touches the store, so the whole matrix
+//! is tested here in memory. The admin API, the console and the CLI reach
+//! it only through [`crate::admin::Acting`], which pairs each decision with
+//! the operation it guards.
+
+use portcullis_protocol::{ClientId, UserId};
+
+use crate::model::{GrantPolicy, ScopeDefinition};
+
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// Someone at the server's own command line: full control, as whoever
+    /// can read the database already has it.
+    Operator,
+    /// A signed-in user (console session), or a user-owned API key carrying
+    /// `portcullis:admin`, acting as that user.
+    User { id: UserId, admin: bool },
+    /// A client-owned API key carrying `portcullis:admin`. Such a key acts
+    /// for a machine, which manages nothing; it may only read the scopes.
+    Client(ClientId),
+    /// No credentials, or credentials that did not check out.
+    Anonymous,
+}
+
+/// The user who answers for an object: a client's registering developer, an
+/// API key's owning user (or the developer of the client owning it). `None`
+/// for objects made by the operator, which only administrators reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ownership<'a>(pub Option<&'a UserId>);
+
+/// What the actor wants to do, with the object it is done to.
+#[derive(Debug, Clone, Copy)]
+pub enum Action<'a> {
+    ListClients,
+    RegisterClient,
+    /// Register a client on behalf of another developer (or of nobody).
+    RegisterClientFor(Option<&'a UserId>),
+    ReadClient(Ownership<'a>),
+    ChangeClient(Ownership<'a>),
+    ListApiKeys,
+    CreateApiKey(Ownership<'a>),
+    ReadApiKey(Ownership<'a>),
+    RevokeApiKey(Ownership<'a>),
+    ListUsers,
+    ReadUser(&'a UserId),
+    ManageUsers,
+    ReadScopes,
+    DefineScope,
+    /// Put this scope on a client's allowance or on an API key.
+    AllowScope(&'a ScopeDefinition),
+    ReadConsents(&'a UserId),
+    RevokeConsent(&'a UserId),
+    ReadSigningKeys,
+    RotateSigningKey,
+}
+
+/// Why not. `NotFound` is for objects the actor may not even know exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+}
+
+const ADMIN_ONLY: &str = "this needs the admin role";
+
+fn owned(actor: &UserId, o: Ownership<'_>, what: &'static str) -> Result<(), Denied> {
+    if o.0 == Some(actor) {
+        Ok(())
+    } else {
+        Err(Denied::NotFound(what))
+    }
+}
+
+pub fn decide(actor: &Actor, action: Action<'_>) -> Result<(), Denied> {
+    use Action as A;
+    let me = match actor {
+        Actor::Operator | Actor::User { admin: true, .. } => return Ok(()),
+        Actor::Anonymous => return Err(Denied::Unauthenticated),
+        Actor::Client(_) => {
+            return match action {
+                A::ReadScopes => Ok(()),
+                _ => Err(Denied::Forbidden(
+                    "a client-owned key cannot manage Portcullis; use a key owned by a user".into(),
+                )),
+            };
+        }
+        Actor::User { id, admin: false } => id,
+    };
+    match action {
+        A::ListClients | A::RegisterClient | A::ListApiKeys | A::ReadScopes => Ok(()),
+        A::RegisterClientFor(owner) if owner == Some(me) => Ok(()),
+        A::RegisterClientFor(_) => Err(Denied::Forbidden(
+            "only an administrator can register a client for someone else".into(),
+        )),
+        A::ReadClient(o) | A::ChangeClient(o) => owned(me, o, "client"),
+        A::ReadApiKey(o) | A::RevokeApiKey(o) => owned(me, o, "API key"),
+        A::CreateApiKey(o) if o.0 == Some(me) => Ok(()),
+        A::CreateApiKey(_) => Err(Denied::Forbidden(
+            "only an administrator can create a key for another owner".into(),
+        )),
+        A::ReadUser(u) | A::ReadConsents(u) if u == me => Ok(()),
+        A::ReadUser(_) => Err(Denied::NotFound("user")),
+        A::RevokeConsent(u) if u == me => Ok(()),
+        A::ReadConsents(_) | A::RevokeConsent(_) => Err(Denied::NotFound("consent")),
+        A::AllowScope(def) => match def.effective_policy() {
+            GrantPolicy::SelfService => Ok(()),
+            GrantPolicy::Restricted => Err(Denied::Forbidden(format!(
+                "scope `{}` is restricted: only an administrator can allow it on a client or key",
+                def.name
+            ))),
+        },
+        A::ListUsers | A::ManageUsers | A::DefineScope | A::ReadSigningKeys | A::RotateSigningKey => {
+            Err(Denied::Forbidden(ADMIN_ONLY.into()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(name: &str, policy: GrantPolicy) -> ScopeDefinition {
+        ScopeDefinition {
+            name: name.into(),
+            description: "d".into(),
+            requires_resource: false,
+            grant_policy: policy,
+            machine_grantable: false,
+            created_at: 0,
+        }
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Outcome {
+        Allowed,
+        Unauthenticated,
+        Forbidden,
+        NotFound,
+    }
+
+    fn outcome(r: Result<(), Denied>) -> Outcome {
+        match r {
+            Ok(()) => Outcome::Allowed,
+            Err(Denied::Unauthenticated) => Outcome::Unauthenticated,
+            Err(Denied::Forbidden(_)) => Outcome::Forbidden,
+            Err(Denied::NotFound(_)) => Outcome::NotFound,
+        }
+    }
+
+    /// Every actor kind × every action × owned / not owned. Each row names
+    /// the action and what it is done to; the columns are operator, admin,
+    /// developer, client-owned key, anonymous.
+    #[test]
+    fn the_policy_matrix() {
+        use Outcome::{Allowed as Y, Forbidden as F, NotFound as N, Unauthenticated as U};
+        let dev = UserId::new("dev");
+        let other = UserId::new("other");
+        let open = scope("orders:read", GrantPolicy::SelfService);
+        let shut = scope("payments:write", GrantPolicy::Restricted);
+        let reserved = scope("portcullis:admin", GrantPolicy::SelfService);
+        let mine = Ownership(Some(&dev));
+        let theirs = Ownership(Some(&other));
+        let nobodys = Ownership(None);
+        let actors = [
+            Actor::Operator,
+            Actor::User {
+                id: UserId::new("root"),
+                admin: true,
+            },
+            Actor::User {
+                id: dev.clone(),
+                admin: false,
+            },
+            Actor::Client(ClientId::new("c1")),
+            Actor::Anonymous,
+        ];
+        let rows: Vec<(&str, Action<'_>, [Outcome; 5])> = vec![
+            ("list clients", Action::ListClients, [Y, Y, Y, F, U]),
+            ("register a client", Action::RegisterClient, [Y, Y, Y, F, U]),
+            ("register for self", Action::RegisterClientFor(Some(&dev)), [Y, Y, Y, F, U]),
+            ("register for another", Action::RegisterClientFor(Some(&other)), [Y, Y, F, F, U]),
+            ("register for nobody", Action::RegisterClientFor(None), [Y, Y, F, F, U]),
+            ("read own client", Action::ReadClient(mine), [Y, Y, Y, F, U]),
+            ("read another's client", Action::ReadClient(theirs), [Y, Y, N, F, U]),
+            ("read operator's client", Action::ReadClient(nobodys), [Y, Y, N, F, U]),
+            ("change own client", Action::ChangeClient(mine), [Y, Y, Y, F, U]),
+            ("change another's client", Action::ChangeClient(theirs), [Y, Y, N, F, U]),
+            ("list keys", Action::ListApiKeys, [Y, Y, Y, F, U]),
+            ("create own key", Action::CreateApiKey(mine), [Y, Y, Y, F, U]),
+            ("create another's key", Action::CreateApiKey(theirs), [Y, Y, F, F, U]),
+            ("create operator's key", Action::CreateApiKey(nobodys), [Y, Y, F, F, U]),
+            ("read own key", Action::ReadApiKey(mine), [Y, Y, Y, F, U]),
+            ("read another's key", Action::ReadApiKey(theirs), [Y, Y, N, F, U]),
+            ("revoke own key", Action::RevokeApiKey(mine), [Y, Y, Y, F, U]),
+            ("revoke another's key", Action::RevokeApiKey(theirs), [Y, Y, N, F, U]),
+            ("list users", Action::ListUsers, [Y, Y, F, F, U]),
+            ("read self", Action::ReadUser(&dev), [Y, Y, Y, F, U]),
+            ("read another user", Action::ReadUser(&other), [Y, Y, N, F, U]),
+            ("manage users", Action::ManageUsers, [Y, Y, F, F, U]),
+            ("read scopes", Action::ReadScopes, [Y, Y, Y, Y, U]),
+            ("define a scope", Action::DefineScope, [Y, Y, F, F, U]),
+            ("allow a self-service scope", Action::AllowScope(&open), [Y, Y, Y, F, U]),
+            ("allow a restricted scope", Action::AllowScope(&shut), [Y, Y, F, F, U]),
+            ("allow portcullis:*", Action::AllowScope(&reserved), [Y, Y, F, F, U]),
+            ("read own consents", Action::ReadConsents(&dev), [Y, Y, Y, F, U]),
+            ("read another's consents", Action::ReadConsents(&other), [Y, Y, N, F, U]),
+            ("revoke own consent", Action::RevokeConsent(&dev), [Y, Y, Y, F, U]),
+            ("revoke another's consent", Action::RevokeConsent(&other), [Y, Y, N, F, U]),
+            ("read signing keys", Action::ReadSigningKeys, [Y, Y, F, F, U]),
+            ("rotate signing key", Action::RotateSigningKey, [Y, Y, F, F, U]),
+        ];
+        for (what, action, expected) in rows {
+            for (actor, want) in actors.iter().zip(expected) {
+                assert_eq!(outcome(decide(actor, action)), want, "{what} as {actor:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_refusal_names_the_restricted_scope() {
+        let dev = Actor::User {
+            id: UserId::new("dev"),
+            admin: false,
+        };
+        let shut = scope("payments:write", GrantPolicy::Restricted);
+        let e = decide(&dev, Action::AllowScope(&shut)).unwrap_err();
+        assert!(e.to_string().contains("`payments:write`"), "{e}");
+    }
+}
