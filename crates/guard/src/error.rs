@@ -29,6 +29,11 @@ pub enum GuardError {
     /// The credential is good but lacks `scope`. 403.
     #[error("insufficient scope: `{scope}` is required")]
     InsufficientScope { scope: String },
+    /// The credential holds `scope`, but a user-approved permission is
+    /// checked and the caller is a machine (a client-credentials token or an
+    /// API key), which no user approved anything for. 403.
+    #[error("`{scope}` needs a user's approval")]
+    UserApprovalRequired { scope: String },
     /// A form body too large to search for the token. 413.
     #[error("request body too large")]
     BodyTooLarge,
@@ -56,7 +61,9 @@ impl GuardError {
         match self {
             Self::MissingCredential { .. } | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            Self::InsufficientScope { .. } => StatusCode::FORBIDDEN,
+            Self::InsufficientScope { .. } | Self::UserApprovalRequired { .. } => {
+                StatusCode::FORBIDDEN
+            }
             Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Misconfigured => StatusCode::INTERNAL_SERVER_ERROR,
@@ -68,7 +75,9 @@ impl GuardError {
         match self {
             Self::MissingCredential { .. } | Self::InvalidToken(_) => "invalid_token",
             Self::InvalidRequest(_) | Self::BodyTooLarge => "invalid_request",
-            Self::InsufficientScope { .. } => "insufficient_scope",
+            Self::InsufficientScope { .. } | Self::UserApprovalRequired { .. } => {
+                "insufficient_scope"
+            }
             Self::Unavailable => "temporarily_unavailable",
             Self::Misconfigured => "server_error",
         }
@@ -82,6 +91,9 @@ impl GuardError {
             Self::InsufficientScope { scope } => {
                 Cow::Owned(format!("this request requires the scope `{scope}`"))
             }
+            Self::UserApprovalRequired { scope } => Cow::Owned(format!(
+                "this request requires `{scope}` approved by a user; a machine credential cannot carry it"
+            )),
             Self::BodyTooLarge => Cow::Borrowed("the request body is too large"),
             Self::Unavailable => {
                 Cow::Borrowed("the authorization server is unavailable, retry later")
@@ -102,7 +114,7 @@ impl GuardError {
                 self.code(),
                 quoted(&self.description())
             ),
-            Self::InsufficientScope { scope } => format!(
+            Self::InsufficientScope { scope } | Self::UserApprovalRequired { scope } => format!(
                 "Bearer error=\"insufficient_scope\", error_description=\"{}\", scope=\"{}\"",
                 quoted(&self.description()),
                 quoted(scope)

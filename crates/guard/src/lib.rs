@@ -47,7 +47,7 @@ pub use config::{
 };
 pub use error::GuardError;
 pub use layer::{GuardLayer, GuardService};
-pub use principal::{Principal, PrincipalKind};
+pub use principal::{Principal, PrincipalKind, Principals};
 
 use discovery::Discovery;
 use extract::Presented;

@@ -15,8 +15,18 @@ pub enum PrincipalKind {
     /// A client-credentials token: the client acts for itself and `subject`
     /// is its client id.
     Client,
-    /// An API key: `subject` is the key's owner (a username or a client id).
+    /// An API key: `subject` is the key's owner (a user id or a client id).
     ApiKey,
+}
+
+/// Which callers a permission check accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principals {
+    /// Tokens a user approved at the consent page.
+    UsersOnly,
+    /// Also client-credentials tokens and API keys, for permissions an
+    /// administrator made machine-grantable.
+    Any,
 }
 
 /// The verified caller. The layer puts one into the request extensions; the
@@ -64,15 +74,38 @@ impl Principal {
             .any(|s| s.split_resource() == (permission, Some(resource)))
     }
 
+    /// Whether a user approved what this credential carries: an access token
+    /// issued through the authorization endpoint. Client-credentials tokens
+    /// and API keys act for machines.
+    pub fn is_user_delegated(&self) -> bool {
+        self.kind == PrincipalKind::User
+    }
+
     /// Like [`Principal::require_scope`] for the resource-scoped permission
-    /// `PERMISSION__RESOURCE`; the 403 names that scope.
+    /// `PERMISSION__RESOURCE`, which a user approves: only user-delegated
+    /// tokens pass (see [`Principal::require_permission_from`] to accept
+    /// machines too). The 403 names the scope.
     pub fn require_permission(&self, permission: &str, resource: &str) -> Result<(), GuardError> {
-        if self.has_permission(permission, resource) {
-            Ok(())
-        } else {
-            Err(GuardError::InsufficientScope {
-                scope: format!("{permission}{RESOURCE_SEPARATOR}{resource}"),
-            })
+        self.require_permission_from(permission, resource, Principals::UsersOnly)
+    }
+
+    /// [`Principal::require_permission`], with the API choosing whether
+    /// machine principals (holding a machine-grantable permission) pass.
+    pub fn require_permission_from(
+        &self,
+        permission: &str,
+        resource: &str,
+        from: Principals,
+    ) -> Result<(), GuardError> {
+        let scope = || format!("{permission}{RESOURCE_SEPARATOR}{resource}");
+        if !self.has_permission(permission, resource) {
+            return Err(GuardError::InsufficientScope { scope: scope() });
+        }
+        match from {
+            Principals::UsersOnly if !self.is_user_delegated() => {
+                Err(GuardError::UserApprovalRequired { scope: scope() })
+            }
+            _ => Ok(()),
         }
     }
 
@@ -135,5 +168,35 @@ mod tests {
         let mut r: Vec<_> = p.resources_with("ADDON_USER_APPROVED").collect();
         r.sort();
         assert_eq!(r, ["AZTH74V2", "B2"]);
+    }
+
+    #[test]
+    fn machines_pass_a_permission_check_only_when_the_api_opts_in() {
+        for kind in [PrincipalKind::Client, PrincipalKind::ApiKey] {
+            let mut p = principal("ADDON_USER_APPROVED__AZTH74V2");
+            p.kind = kind;
+            assert!(!p.is_user_delegated());
+            let e = p
+                .require_permission("ADDON_USER_APPROVED", "AZTH74V2")
+                .unwrap_err();
+            assert_eq!(
+                e,
+                GuardError::UserApprovalRequired {
+                    scope: "ADDON_USER_APPROVED__AZTH74V2".into()
+                }
+            );
+            assert_eq!(e.status(), http::StatusCode::FORBIDDEN);
+            assert_eq!(e.code(), "insufficient_scope");
+            assert!(
+                p.require_permission_from("ADDON_USER_APPROVED", "AZTH74V2", Principals::Any)
+                    .is_ok()
+            );
+            // Opting in never grants a permission the credential lacks.
+            assert!(
+                p.require_permission_from("ADDON_USER_APPROVED", "OTHER", Principals::Any)
+                    .is_err()
+            );
+        }
+        assert!(principal("x").is_user_delegated());
     }
 }
