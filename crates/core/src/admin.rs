@@ -282,7 +282,11 @@ impl Acting<'_> {
         self.server.set_password(&user, password).await
     }
 
-    pub async fn set_user_disabled(&self, id: &UserId, disabled: bool) -> Result<(), RegistryError> {
+    pub async fn set_user_disabled(
+        &self,
+        id: &UserId,
+        disabled: bool,
+    ) -> Result<(), RegistryError> {
         self.allow(Action::ManageUsers)?;
         let user = self.user(id).await?;
         self.server.set_user_disabled(&user, disabled).await
@@ -290,9 +294,7 @@ impl Acting<'_> {
 
     // Scopes.
 
-    pub async fn list_scopes(
-        &self,
-    ) -> Result<Vec<crate::model::ScopeDefinition>, RegistryError> {
+    pub async fn list_scopes(&self) -> Result<Vec<crate::model::ScopeDefinition>, RegistryError> {
         self.allow(Action::ReadScopes)?;
         Ok(self.server.store.list_scopes().await?)
     }
@@ -324,9 +326,7 @@ impl Acting<'_> {
             .filter(|c| c.revoked_at.is_none())
             .ok_or_else(not_found)?;
         self.allow(Action::RevokeConsent(&consent.user_id))?;
-        self.server
-            .revoke_consent(&consent.user_id, id)
-            .await?;
+        self.server.revoke_consent(&consent.user_id, id).await?;
         Ok(())
     }
 

@@ -204,8 +204,7 @@ impl AuthServer {
             .map(|s| ScopeSet::parse(s).map_err(|_| fail(OAuthError::malformed_scope(s))))
             .transpose()?;
         let defs = self.scope_definitions().await?;
-        let scopes =
-            scope_policy::resolve(
+        let scopes = scope_policy::resolve(
             requested.as_ref(),
             &client.scopes,
             &defs,

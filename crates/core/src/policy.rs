@@ -119,9 +119,11 @@ pub fn decide(actor: &Actor, action: Action<'_>) -> Result<(), Denied> {
                 def.name
             ))),
         },
-        A::ListUsers | A::ManageUsers | A::DefineScope | A::ReadSigningKeys | A::RotateSigningKey => {
-            Err(Denied::Forbidden(ADMIN_ONLY.into()))
-        }
+        A::ListUsers
+        | A::ManageUsers
+        | A::DefineScope
+        | A::ReadSigningKeys
+        | A::RotateSigningKey => Err(Denied::Forbidden(ADMIN_ONLY.into())),
     }
 }
 
@@ -187,37 +189,129 @@ mod tests {
         let rows: Vec<(&str, Action<'_>, [Outcome; 5])> = vec![
             ("list clients", Action::ListClients, [Y, Y, Y, F, U]),
             ("register a client", Action::RegisterClient, [Y, Y, Y, F, U]),
-            ("register for self", Action::RegisterClientFor(Some(&dev)), [Y, Y, Y, F, U]),
-            ("register for another", Action::RegisterClientFor(Some(&other)), [Y, Y, F, F, U]),
-            ("register for nobody", Action::RegisterClientFor(None), [Y, Y, F, F, U]),
+            (
+                "register for self",
+                Action::RegisterClientFor(Some(&dev)),
+                [Y, Y, Y, F, U],
+            ),
+            (
+                "register for another",
+                Action::RegisterClientFor(Some(&other)),
+                [Y, Y, F, F, U],
+            ),
+            (
+                "register for nobody",
+                Action::RegisterClientFor(None),
+                [Y, Y, F, F, U],
+            ),
             ("read own client", Action::ReadClient(mine), [Y, Y, Y, F, U]),
-            ("read another's client", Action::ReadClient(theirs), [Y, Y, N, F, U]),
-            ("read operator's client", Action::ReadClient(nobodys), [Y, Y, N, F, U]),
-            ("change own client", Action::ChangeClient(mine), [Y, Y, Y, F, U]),
-            ("change another's client", Action::ChangeClient(theirs), [Y, Y, N, F, U]),
+            (
+                "read another's client",
+                Action::ReadClient(theirs),
+                [Y, Y, N, F, U],
+            ),
+            (
+                "read operator's client",
+                Action::ReadClient(nobodys),
+                [Y, Y, N, F, U],
+            ),
+            (
+                "change own client",
+                Action::ChangeClient(mine),
+                [Y, Y, Y, F, U],
+            ),
+            (
+                "change another's client",
+                Action::ChangeClient(theirs),
+                [Y, Y, N, F, U],
+            ),
             ("list keys", Action::ListApiKeys, [Y, Y, Y, F, U]),
-            ("create own key", Action::CreateApiKey(mine), [Y, Y, Y, F, U]),
-            ("create another's key", Action::CreateApiKey(theirs), [Y, Y, F, F, U]),
-            ("create operator's key", Action::CreateApiKey(nobodys), [Y, Y, F, F, U]),
+            (
+                "create own key",
+                Action::CreateApiKey(mine),
+                [Y, Y, Y, F, U],
+            ),
+            (
+                "create another's key",
+                Action::CreateApiKey(theirs),
+                [Y, Y, F, F, U],
+            ),
+            (
+                "create operator's key",
+                Action::CreateApiKey(nobodys),
+                [Y, Y, F, F, U],
+            ),
             ("read own key", Action::ReadApiKey(mine), [Y, Y, Y, F, U]),
-            ("read another's key", Action::ReadApiKey(theirs), [Y, Y, N, F, U]),
-            ("revoke own key", Action::RevokeApiKey(mine), [Y, Y, Y, F, U]),
-            ("revoke another's key", Action::RevokeApiKey(theirs), [Y, Y, N, F, U]),
+            (
+                "read another's key",
+                Action::ReadApiKey(theirs),
+                [Y, Y, N, F, U],
+            ),
+            (
+                "revoke own key",
+                Action::RevokeApiKey(mine),
+                [Y, Y, Y, F, U],
+            ),
+            (
+                "revoke another's key",
+                Action::RevokeApiKey(theirs),
+                [Y, Y, N, F, U],
+            ),
             ("list users", Action::ListUsers, [Y, Y, F, F, U]),
             ("read self", Action::ReadUser(&dev), [Y, Y, Y, F, U]),
-            ("read another user", Action::ReadUser(&other), [Y, Y, N, F, U]),
+            (
+                "read another user",
+                Action::ReadUser(&other),
+                [Y, Y, N, F, U],
+            ),
             ("manage users", Action::ManageUsers, [Y, Y, F, F, U]),
             ("read scopes", Action::ReadScopes, [Y, Y, Y, Y, U]),
             ("define a scope", Action::DefineScope, [Y, Y, F, F, U]),
-            ("allow a self-service scope", Action::AllowScope(&open), [Y, Y, Y, F, U]),
-            ("allow a restricted scope", Action::AllowScope(&shut), [Y, Y, F, F, U]),
-            ("allow portcullis:*", Action::AllowScope(&reserved), [Y, Y, F, F, U]),
-            ("read own consents", Action::ReadConsents(&dev), [Y, Y, Y, F, U]),
-            ("read another's consents", Action::ReadConsents(&other), [Y, Y, N, F, U]),
-            ("revoke own consent", Action::RevokeConsent(&dev), [Y, Y, Y, F, U]),
-            ("revoke another's consent", Action::RevokeConsent(&other), [Y, Y, N, F, U]),
-            ("read signing keys", Action::ReadSigningKeys, [Y, Y, F, F, U]),
-            ("rotate signing key", Action::RotateSigningKey, [Y, Y, F, F, U]),
+            (
+                "allow a self-service scope",
+                Action::AllowScope(&open),
+                [Y, Y, Y, F, U],
+            ),
+            (
+                "allow a restricted scope",
+                Action::AllowScope(&shut),
+                [Y, Y, F, F, U],
+            ),
+            (
+                "allow portcullis:*",
+                Action::AllowScope(&reserved),
+                [Y, Y, F, F, U],
+            ),
+            (
+                "read own consents",
+                Action::ReadConsents(&dev),
+                [Y, Y, Y, F, U],
+            ),
+            (
+                "read another's consents",
+                Action::ReadConsents(&other),
+                [Y, Y, N, F, U],
+            ),
+            (
+                "revoke own consent",
+                Action::RevokeConsent(&dev),
+                [Y, Y, Y, F, U],
+            ),
+            (
+                "revoke another's consent",
+                Action::RevokeConsent(&other),
+                [Y, Y, N, F, U],
+            ),
+            (
+                "read signing keys",
+                Action::ReadSigningKeys,
+                [Y, Y, F, F, U],
+            ),
+            (
+                "rotate signing key",
+                Action::RotateSigningKey,
+                [Y, Y, F, F, U],
+            ),
         ];
         for (what, action, expected) in rows {
             for (actor, want) in actors.iter().zip(expected) {

@@ -84,7 +84,10 @@ pub struct CreatedClient {
 }
 
 impl AuthServer {
-    pub(crate) async fn register_client(&self, spec: ClientSpec) -> Result<CreatedClient, RegistryError> {
+    pub(crate) async fn register_client(
+        &self,
+        spec: ClientSpec,
+    ) -> Result<CreatedClient, RegistryError> {
         let now = self.now();
         let secret = (!spec.public).then(Secret::generate);
         let client = Client {
@@ -144,7 +147,10 @@ impl AuthServer {
     }
 
     /// Issues a new secret; the old one stops working at once.
-    pub(crate) async fn rotate_client_secret(&self, id: &ClientId) -> Result<Secret, RegistryError> {
+    pub(crate) async fn rotate_client_secret(
+        &self,
+        id: &ClientId,
+    ) -> Result<Secret, RegistryError> {
         let client = self
             .store
             .find_client(id)
@@ -221,7 +227,10 @@ impl AuthServer {
     }
 
     /// Defines a scope, or changes an existing definition.
-    pub(crate) async fn define_scope(&self, spec: ScopeSpec) -> Result<ScopeDefinition, RegistryError> {
+    pub(crate) async fn define_scope(
+        &self,
+        spec: ScopeSpec,
+    ) -> Result<ScopeDefinition, RegistryError> {
         let name = spec.name.as_str();
         let scope = Scope::parse(name).map_err(|e| RegistryError::Invalid(e.to_string()))?;
         if scope

@@ -193,7 +193,14 @@ mod tests {
             resolve(Some(&set("read")), &allowed, &defs(), Delegation::User, 50).unwrap(),
             set("read")
         );
-        let e = resolve(Some(&set("read write")), &allowed, &defs(), Delegation::User, 50).unwrap_err();
+        let e = resolve(
+            Some(&set("read write")),
+            &allowed,
+            &defs(),
+            Delegation::User,
+            50,
+        )
+        .unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidScope);
         let e = resolve(Some(&set("nope")), &allowed, &defs(), Delegation::User, 50).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidScope);
@@ -203,11 +210,28 @@ mod tests {
     fn resource_permissions_need_their_id() {
         let allowed = set("ADDON_USER_APPROVED USER_PHONE");
         let ok = set("ADDON_USER_APPROVED__AZTH74V2 USER_PHONE");
-        assert_eq!(resolve(Some(&ok), &allowed, &defs(), Delegation::User, 50).unwrap(), ok);
-        let e = resolve(Some(&set("ADDON_USER_APPROVED")), &allowed, &defs(), Delegation::User, 50).unwrap_err();
+        assert_eq!(
+            resolve(Some(&ok), &allowed, &defs(), Delegation::User, 50).unwrap(),
+            ok
+        );
+        let e = resolve(
+            Some(&set("ADDON_USER_APPROVED")),
+            &allowed,
+            &defs(),
+            Delegation::User,
+            50,
+        )
+        .unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidScope);
         assert!(e.description.contains("resource id"));
-        let e = resolve(Some(&set("USER_PHONE__X1")), &allowed, &defs(), Delegation::User, 50).unwrap_err();
+        let e = resolve(
+            Some(&set("USER_PHONE__X1")),
+            &allowed,
+            &defs(),
+            Delegation::User,
+            50,
+        )
+        .unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidScope);
     }
 
@@ -224,7 +248,16 @@ mod tests {
             )
             .is_ok()
         );
-        assert!(resolve(Some(&set("ADDON_USER_APPROVED__OTHER")), &allowed, &defs(), Delegation::User, 50).is_err());
+        assert!(
+            resolve(
+                Some(&set("ADDON_USER_APPROVED__OTHER")),
+                &allowed,
+                &defs(),
+                Delegation::User,
+                50
+            )
+            .is_err()
+        );
         assert_eq!(
             resolve(None, &allowed, &defs(), Delegation::User, 50).unwrap(),
             set("ADDON_USER_APPROVED__AZTH74V2")
@@ -255,7 +288,9 @@ mod tests {
 
     #[test]
     fn a_request_has_at_most_max_scopes() {
-        let many: Vec<String> = (0..51).map(|i| format!("ADDON_USER_APPROVED__R{i}")).collect();
+        let many: Vec<String> = (0..51)
+            .map(|i| format!("ADDON_USER_APPROVED__R{i}"))
+            .collect();
         let requested = set(&many.join(" "));
         let allowed = set("ADDON_USER_APPROVED");
         let e = resolve(Some(&requested), &allowed, &defs(), Delegation::User, 50).unwrap_err();

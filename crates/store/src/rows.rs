@@ -6,8 +6,9 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 use portcullis_core::model::{
-    ApiKeyRecord, AuthorizationCode, Client, Consent, PendingAuthorization, Redemption,
-    GrantPolicy, Owner, RefreshTokenRecord, ResponseType, ScopeDefinition, Session, SigningAlg, SigningKeyRecord, User,
+    ApiKeyRecord, AuthorizationCode, Client, Consent, GrantPolicy, Owner, PendingAuthorization,
+    Redemption, RefreshTokenRecord, ResponseType, ScopeDefinition, Session, SigningAlg,
+    SigningKeyRecord, User,
 };
 use portcullis_core::store::StoreError;
 use portcullis_protocol::{ClientId, Jti, KeyId, RedirectUri, ScopeSet, SecretHash, UserId};

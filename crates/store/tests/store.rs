@@ -3,7 +3,7 @@
 
 use portcullis_core::keyring::new_key_record;
 use portcullis_core::model::{
-    ApiKeyRecord, Client, OwnerKind, RefreshTokenRecord, ScopeDefinition, SigningAlg,
+    ApiKeyRecord, Client, GrantPolicy, Owner, RefreshTokenRecord, ScopeDefinition, SigningAlg,
 };
 use portcullis_core::store::{
     ApiKeyStore, ClientStore, KeyStore, RefreshTokenStore, RevocationStore, ScopeStore, Store,
@@ -44,7 +44,7 @@ fn client(id: &str) -> Client {
         scopes: ScopeSet::parse("read ADDON__X1").unwrap(),
         token_lifetime: Some(600),
         require_pkce: true,
-        owner: Some("alice".into()),
+        owner: Some(UserId::new("alice")),
         created_at: 10,
         updated_at: 10,
     }
@@ -107,12 +107,16 @@ async fn scope_definitions_upsert() {
             name: "read".into(),
             description: "Read".into(),
             requires_resource: false,
+            grant_policy: GrantPolicy::Restricted,
+            machine_grantable: false,
             created_at: 1,
         };
         s.upsert_scope(&d).await.unwrap();
         s.upsert_scope(&ScopeDefinition {
             description: "Read it all".into(),
             requires_resource: true,
+            grant_policy: GrantPolicy::SelfService,
+            machine_grantable: true,
             ..d.clone()
         })
         .await
@@ -121,6 +125,9 @@ async fn scope_definitions_upsert() {
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].description, "Read it all");
         assert!(all[0].requires_resource);
+        // The grant policy survives the round trip, and so does a change.
+        assert_eq!(all[0].grant_policy, GrantPolicy::SelfService);
+        assert!(all[0].machine_grantable);
     }
 }
 
@@ -177,8 +184,7 @@ async fn batched_lookups_answer_exactly_the_ids_asked() {
             s.insert_api_key(&ApiKeyRecord {
                 id: id.into(),
                 name: format!("key {id}"),
-                owner_kind: OwnerKind::Client,
-                owner_id: "c1".into(),
+                owner: Owner::Client(ClientId::new("c1")),
                 secret_hash: Secret::new("s").hash(),
                 scopes: ScopeSet::parse("read").unwrap(),
                 created_at: 1,

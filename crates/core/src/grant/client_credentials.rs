@@ -38,7 +38,12 @@ impl AuthServer {
         for s in scope.iter() {
             if let (name, Some(resource)) = s.split_resource()
                 && !self
-                    .may_grant(Grantor::Client(&client.id), Some(&client.id), name, resource)
+                    .may_grant(
+                        Grantor::Client(&client.id),
+                        Some(&client.id),
+                        name,
+                        resource,
+                    )
                     .await
             {
                 return Err(OAuthError::invalid_scope(format!(

@@ -1,11 +1,11 @@
 //! `/account`: the apps a user has connected, each revocable.
 
-use portcullis_core::registry::RegistryError;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use minijinja::context;
+use portcullis_core::registry::RegistryError;
 use serde::Serialize;
 
 use super::{Csrf, checked_form, current_session, message, see_other, unavailable};

@@ -17,9 +17,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use minijinja::{Environment, context};
+use portcullis_core::admin::Acting;
 use portcullis_core::api_keys::ApiKeySpec;
 use portcullis_core::keyring::MAX_TOKEN_LIFETIME;
-use portcullis_core::admin::Acting;
 use portcullis_core::model::{ApiKeyRecord, Client, GrantPolicy, Owner, User};
 use portcullis_core::policy::{Action, Actor};
 use portcullis_core::registry::{ClientSpec, RegistryError, ScopeSpec};
@@ -453,10 +453,9 @@ async fn page(
             scopes: k.scopes.iter().map(ToString::to_string).collect(),
             owner: match &k.owner {
                 Owner::User(u) if u == &user.id => format!("user {}", user.username),
-                Owner::User(u) => format!(
-                    "user {}",
-                    usernames.get(u.as_str()).unwrap_or(&u.as_str())
-                ),
+                Owner::User(u) => {
+                    format!("user {}", usernames.get(u.as_str()).unwrap_or(&u.as_str()))
+                }
                 Owner::Client(c) => format!(
                     "client {}",
                     client_names.get(c.as_str()).unwrap_or(&c.as_str())
@@ -560,10 +559,13 @@ async fn begin(
 
 /// The refusal page when the policy says no to `action`.
 fn unless_allowed(state: &AppState, user: &User, action: Action<'_>) -> Option<Response> {
-    acting(state, user).allowed(action).err().map(|e| match refusal(e) {
-        Refused::Message(status, msg) => message(status, "Not allowed", &msg),
-        Refused::Page(res) => res,
-    })
+    acting(state, user)
+        .allowed(action)
+        .err()
+        .map(|e| match refusal(e) {
+            Refused::Message(status, msg) => message(status, "Not allowed", &msg),
+            Refused::Page(res) => res,
+        })
 }
 
 fn not_found(what: &str) -> Response {
@@ -1072,7 +1074,7 @@ mod tests {
         assert_eq!(spec.redirect_uris.len(), 1);
         assert_eq!(spec.scopes.to_string(), "read write");
         assert_eq!(spec.token_lifetime, Some(600));
-        assert_eq!(spec.owner.as_deref(), Some("u1"));
+        assert_eq!(spec.owner, Some(UserId::new("u1")));
 
         let err = form("name=A&grant_type=password").spec(&owner).unwrap_err();
         assert!(err.contains("unknown grant type `password`"), "{err}");
@@ -1122,6 +1124,8 @@ mod tests {
             name: "orders".into(),
             description: "Orders".into(),
             requires_resource: true,
+            self_service: false,
+            machine_grantable: true,
         };
         for (kind, client_id, secret) in [
             ("client", Some("c1"), Some("s3cret")),

@@ -12,13 +12,15 @@ struct Caller {
 
 async fn caller(s: &TestServer, username: &str, admin: bool) -> Caller {
     s.server()
+        .operator()
         .create_user(username, "long enough pw", admin)
         .await
         .unwrap();
     let created = s
         .server()
+        .operator()
         .create_api_key(ApiKeySpec {
-            owner: username.into(),
+            owner: s.owner(username).await,
             name: "admin api".into(),
             scopes: ScopeSet::parse("portcullis:admin").unwrap(),
             expires_in_days: None,

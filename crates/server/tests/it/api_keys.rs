@@ -9,8 +9,9 @@ use crate::support::TestServer;
 async fn key_for(s: &TestServer, owner: &str, scope: &str) -> (String, String) {
     let created = s
         .server()
+        .operator()
         .create_api_key(ApiKeySpec {
-            owner: owner.into(),
+            owner: s.owner(owner).await,
             name: "ci".into(),
             scopes: ScopeSet::parse(scope).unwrap(),
             expires_in_days: None,
@@ -25,6 +26,7 @@ async fn an_api_key_introspects_active_until_revoked() {
     let s = TestServer::start().await;
     let rs = s.client("read").await;
     s.server()
+        .operator()
         .create_user("bob", "long enough pw", false)
         .await
         .unwrap();
@@ -59,10 +61,10 @@ async fn an_api_key_introspects_active_until_revoked() {
     let rec = s.server().store().find_api_key(&id).await.unwrap().unwrap();
     assert!(rec.last_used_at.is_some());
 
-    s.server().revoke_api_key(&id).await.unwrap();
+    s.server().operator().revoke_api_key(&id).await.unwrap();
     assert_eq!(s.introspect(&rs, &key).await["active"], false);
     assert!(
-        s.server().revoke_api_key(&id).await.is_err(),
+        s.server().operator().revoke_api_key(&id).await.is_err(),
         "revoked once"
     );
 }
@@ -73,8 +75,9 @@ async fn client_owned_keys_carry_the_client_id_and_expiry() {
     let c = s.client("read").await;
     let created = s
         .server()
+        .operator()
         .create_api_key(ApiKeySpec {
-            owner: c.id.to_string(),
+            owner: portcullis_core::model::Owner::Client(c.id.clone()),
             name: "backend".into(),
             scopes: ScopeSet::parse("read").unwrap(),
             expires_in_days: Some(30),
@@ -241,6 +244,7 @@ async fn keys_end_with_their_owner() {
     let s = TestServer::start_with(|f| f.cache_ttl_ms = Some(0)).await;
     let rs = s.client("read").await;
     s.server()
+        .operator()
         .create_user("dora", "long enough pw", false)
         .await
         .unwrap();
@@ -250,8 +254,16 @@ async fn keys_end_with_their_owner() {
     assert_eq!(s.introspect(&rs, &user_key).await["active"], true);
     assert_eq!(s.introspect(&rs, &client_key).await["active"], true);
 
-    s.server().set_user_disabled("dora", true).await.unwrap();
-    s.server().delete_client(&owner.id).await.unwrap();
+    s.server()
+        .operator()
+        .set_user_disabled(&s.user_id("dora").await, true)
+        .await
+        .unwrap();
+    s.server()
+        .operator()
+        .delete_client(&owner.id)
+        .await
+        .unwrap();
     assert_eq!(s.introspect(&rs, &user_key).await["active"], false);
     assert_eq!(s.introspect(&rs, &client_key).await["active"], false);
 

@@ -15,11 +15,17 @@ pub const PASSWORD: &str = "correct horse battery";
 pub async fn setup() -> (TestServer, TestClient) {
     let s = TestServer::start().await;
     s.server()
+        .operator()
         .create_user("alice", PASSWORD, false)
         .await
         .unwrap();
     s.server()
-        .define_scope("ADDON_USER_APPROVED", "Approve add-ons", true)
+        .operator()
+        .define_scope(crate::support::scope_spec(
+            "ADDON_USER_APPROVED",
+            "Approve add-ons",
+            true,
+        ))
         .await
         .unwrap();
     let c = code_client(&s, |_| {}).await;
@@ -621,7 +627,11 @@ async fn disabling_a_user_ends_login_tokens_and_refresh() {
         .json()
         .await
         .unwrap();
-    s.server().set_user_disabled("alice", true).await.unwrap();
+    s.server()
+        .operator()
+        .set_user_disabled(&s.user_id("alice").await, true)
+        .await
+        .unwrap();
     assert_eq!(
         s.introspect(&c, t["access_token"].as_str().unwrap()).await["active"],
         false
@@ -783,6 +793,7 @@ async fn session_cookie_attributes_follow_the_issuer() {
     ] {
         let s = TestServer::start_with(|f| f.issuer = issuer.map(str::to_owned)).await;
         s.server()
+            .operator()
             .create_user("alice", PASSWORD, false)
             .await
             .unwrap();
@@ -863,11 +874,17 @@ async fn the_resource_ownership_hook_decides_resource_permissions() {
     let (hook, seen) = ownership_hook().await;
     let s = TestServer::start_with(|f| f.resource_hook_url = Some(hook)).await;
     s.server()
+        .operator()
         .create_user("alice", PASSWORD, false)
         .await
         .unwrap();
     s.server()
-        .define_scope("ADDON_USER_APPROVED", "Approve add-ons", true)
+        .operator()
+        .define_scope(crate::support::scope_spec(
+            "ADDON_USER_APPROVED",
+            "Approve add-ons",
+            true,
+        ))
         .await
         .unwrap();
     let c = code_client(&s, |_| {}).await;
@@ -909,6 +926,7 @@ async fn the_resource_ownership_hook_decides_resource_permissions() {
 async fn another_user_cannot_decide_or_destroy_a_pending_request() {
     let (s, c) = setup().await;
     s.server()
+        .operator()
         .create_user("mallory", PASSWORD, false)
         .await
         .unwrap();

@@ -65,15 +65,26 @@ async fn callback_server() -> (SocketAddr, mpsc::UnboundedReceiver<String>) {
 async fn setup(redirect_uri: &str) -> (TestServer, TestClient) {
     let s = TestServer::start().await;
     s.server()
+        .operator()
         .create_user("alice", "correct horse battery", false)
         .await
         .unwrap();
     s.server()
-        .define_scope("orders:read", ORDERS_DESCRIPTION, false)
+        .operator()
+        .define_scope(crate::support::scope_spec(
+            "orders:read",
+            ORDERS_DESCRIPTION,
+            false,
+        ))
         .await
         .unwrap();
     s.server()
-        .define_scope("ADDON_USER_APPROVED", ADDON_DESCRIPTION, true)
+        .operator()
+        .define_scope(crate::support::scope_spec(
+            "ADDON_USER_APPROVED",
+            ADDON_DESCRIPTION,
+            true,
+        ))
         .await
         .unwrap();
     let redirect = RedirectUri::parse(redirect_uri).unwrap();

@@ -13,6 +13,7 @@ const PASSWORD: &str = "correct horse battery";
 /// does: the console sends it to the login page, which sends it back.
 async fn sign_in(s: &TestServer, username: &str, admin: bool) -> Browser {
     s.server()
+        .operator()
         .create_user(username, PASSWORD, admin)
         .await
         .unwrap();
@@ -177,7 +178,7 @@ async fn console_client_lifecycle_secret_shown_once_rotate_delete() {
         .unwrap()
         .unwrap();
     let dev = s.server().find_user_by_name("dev").await.unwrap();
-    assert_eq!(stored.owner.as_deref(), Some(dev.id.as_str()));
+    assert_eq!(stored.owner.as_ref(), Some(&dev.id));
     assert_eq!(stored.token_lifetime, Some(600));
 
     // A reload lists the client but never shows the secret again.
@@ -255,7 +256,7 @@ async fn console_api_key_create_and_revoke() {
 
     let record = s.server().store().find_api_key(&id).await.unwrap().unwrap();
     let dev = s.server().find_user_by_name("dev").await.unwrap();
-    assert_eq!(record.owner_id, dev.id.as_str());
+    assert_eq!(record.owner, portcullis_core::model::Owner::User(dev.id));
 
     let info = s.introspect(&rs, &key).await;
     assert_eq!(info["active"], true, "{info}");
@@ -665,11 +666,17 @@ mod in_chromium {
         in_browser(|browser| async move {
             let s = TestServer::start().await;
             s.server()
+                .operator()
                 .create_user("dev", PASSWORD, false)
                 .await
                 .unwrap();
             s.server()
-                .define_scope("orders:read", "Read your orders", false)
+                .operator()
+                .define_scope(crate::support::scope_spec(
+                    "orders:read",
+                    "Read your orders",
+                    false,
+                ))
                 .await
                 .unwrap();
             let rs = s.client("orders:read").await;

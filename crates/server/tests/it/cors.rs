@@ -161,7 +161,7 @@ async fn a_newly_registered_redirect_uri_is_an_allowed_origin_at_once() {
         .await;
     let res = preflight(&s, "/oauth/token", origin).await;
     assert_eq!(header(&res, "access-control-allow-origin"), Some(origin));
-    s.server().delete_client(&c.id).await.unwrap();
+    s.server().operator().delete_client(&c.id).await.unwrap();
     let res = preflight(&s, "/oauth/token", origin).await;
     assert_eq!(header(&res, "access-control-allow-origin"), None);
 }

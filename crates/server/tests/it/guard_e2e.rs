@@ -134,8 +134,9 @@ async fn api_keys_alone_or_paired_with_a_token() {
     let api = Api::start(&s, &rs).await;
     let created = s
         .server()
+        .operator()
         .create_api_key(ApiKeySpec {
-            owner: caller.id.to_string(),
+            owner: portcullis_core::model::Owner::Client(caller.id.clone()),
             name: "partner".into(),
             scopes: ScopeSet::parse("orders:read").unwrap(),
             expires_in_days: None,
@@ -175,7 +176,11 @@ async fn api_keys_alone_or_paired_with_a_token() {
     );
 
     // A revoked key is refused once the guard's cache lifetime has passed.
-    s.server().revoke_api_key(&created.record.id).await.unwrap();
+    s.server()
+        .operator()
+        .revoke_api_key(&created.record.id)
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(
         status(api.get("/server/whoami").header("x-api-key", &key)).await,

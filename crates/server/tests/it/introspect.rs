@@ -94,7 +94,7 @@ async fn a_deleted_clients_tokens_become_inactive() {
     let c = s.client("read").await;
     let token = s.token(&c, None).await;
     assert_eq!(s.introspect(&rs, &token).await["active"], true);
-    s.server().delete_client(&c.id).await.unwrap();
+    s.server().operator().delete_client(&c.id).await.unwrap();
     assert_eq!(s.introspect(&rs, &token).await["active"], false);
 }
 
@@ -169,6 +169,7 @@ async fn introspect_with(
 /// The refresh-token rules of RFC 7662 on one server (either store).
 async fn refresh_tokens_introspect_for_their_own_client(s: &TestServer) {
     s.server()
+        .operator()
         .create_user("alice", crate::authcode::PASSWORD, false)
         .await
         .unwrap();

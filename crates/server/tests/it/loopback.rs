@@ -19,6 +19,7 @@ fn urlencode(s: &str) -> String {
 async fn setup(registered: &str) -> (TestServer, TestClient) {
     let s = TestServer::start().await;
     s.server()
+        .operator()
         .create_user("alice", PASSWORD, false)
         .await
         .unwrap();

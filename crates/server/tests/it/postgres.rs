@@ -76,7 +76,12 @@ async fn two_instances_share_clients_tokens_and_revocations() {
 
     // A rotated secret and a deleted client stop working on the other
     // instance within 5 seconds (the cache bound is 2 s by default).
-    let new_secret = a.server().rotate_client_secret(&c.id).await.unwrap();
+    let new_secret = a
+        .server()
+        .operator()
+        .rotate_client_secret(&c.id)
+        .await
+        .unwrap();
     let took = within(
         Duration::from_secs(5),
         "old secret refused at B",
@@ -89,7 +94,7 @@ async fn two_instances_share_clients_tokens_and_revocations() {
         secret: new_secret,
     };
     assert_eq!(token_status(&b, &c2).await, 200);
-    a.server().delete_client(&c.id).await.unwrap();
+    a.server().operator().delete_client(&c.id).await.unwrap();
     within(
         Duration::from_secs(5),
         "deleted client refused at B",
@@ -109,7 +114,12 @@ async fn a_key_rotated_through_one_instance_is_served_and_used_by_the_other() {
     let rs = a.client("read").await;
     let old_kid = kid_of(&b.token(&c, None).await);
 
-    let next = a.server().rotate_signing_key(None, 3).await.unwrap();
+    let next = a
+        .server()
+        .operator()
+        .rotate_signing_key(None, 3)
+        .await
+        .unwrap();
     let new_kid = next.kid.to_string();
     // Published by B before it signs with it.
     within(
@@ -314,6 +324,7 @@ async fn two_instances_with_a_user() -> Option<(TestServer, TestServer, TestClie
     let a = instance(&url).await;
     let b = instance(&url).await;
     a.server()
+        .operator()
         .create_user("alice", crate::authcode::PASSWORD, false)
         .await
         .unwrap();

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use portcullis::{Config, FileConfig, Running};
 use portcullis_core::AuthServer;
-use portcullis_core::registry::ClientSpec;
-use portcullis_protocol::{ClientId, GrantType, RedirectUri, ScopeSet, Secret};
+use portcullis_core::model::{GrantPolicy, Owner};
+use portcullis_core::registry::{ClientSpec, ScopeSpec};
+use portcullis_protocol::{ClientId, GrantType, RedirectUri, ScopeSet, Secret, UserId};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -21,6 +22,15 @@ pub struct TestServer {
 pub struct TestClient {
     pub id: ClientId,
     pub secret: Secret,
+}
+
+/// A self-service scope definition.
+pub fn scope_spec(name: &str, description: &str, requires_resource: bool) -> ScopeSpec {
+    ScopeSpec {
+        grant_policy: GrantPolicy::SelfService,
+        requires_resource,
+        ..ScopeSpec::new(name, description)
+    }
 }
 
 impl TestServer {
@@ -64,11 +74,45 @@ impl TestServer {
         &self.running.issuer
     }
 
+    /// Defines a self-service scope, as the developer flows under test
+    /// expect; tests of the grant policy define restricted ones themselves.
     pub async fn define_scope(&self, name: &str, requires_resource: bool) {
         self.server()
-            .define_scope(name, &format!("{name} access"), requires_resource)
+            .operator()
+            .define_scope(scope_spec(
+                name,
+                &format!("{name} access"),
+                requires_resource,
+            ))
             .await
             .unwrap();
+    }
+
+    pub async fn user_id(&self, username: &str) -> UserId {
+        self.server()
+            .operator()
+            .user_by_name(username)
+            .await
+            .unwrap()
+            .id
+    }
+
+    /// A key owner named as the tests name it: a client id if one exists,
+    /// else a username.
+    pub async fn owner(&self, name: &str) -> Owner {
+        let id = ClientId::new(name);
+        if self
+            .server()
+            .store()
+            .find_client(&id)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            Owner::Client(id)
+        } else {
+            Owner::User(self.user_id(name).await)
+        }
     }
 
     /// A confidential client with the client_credentials grant.
@@ -103,7 +147,12 @@ impl TestServer {
             owner: None,
         };
         tune(&mut spec);
-        let created = self.server().register_client(spec).await.unwrap();
+        let created = self
+            .server()
+            .operator()
+            .register_client(spec)
+            .await
+            .unwrap();
         TestClient {
             id: created.client.id,
             secret: created.secret.unwrap_or_else(|| Secret::new("")),

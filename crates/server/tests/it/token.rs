@@ -272,7 +272,12 @@ async fn rotated_and_deleted_clients_stop_authenticating() {
     let s = TestServer::start_with(|f| f.cache_ttl_ms = Some(0)).await;
     let c = s.client("read").await;
     s.token(&c, None).await;
-    let new_secret = s.server().rotate_client_secret(&c.id).await.unwrap();
+    let new_secret = s
+        .server()
+        .operator()
+        .rotate_client_secret(&c.id)
+        .await
+        .unwrap();
     let res = s
         .post_form("/oauth/token", &c, &[("grant_type", "client_credentials")])
         .await;
@@ -282,7 +287,7 @@ async fn rotated_and_deleted_clients_stop_authenticating() {
         secret: new_secret,
     };
     s.token(&rotated, None).await;
-    s.server().delete_client(&c.id).await.unwrap();
+    s.server().operator().delete_client(&c.id).await.unwrap();
     let res = s
         .post_form(
             "/oauth/token",
