@@ -258,12 +258,9 @@ impl Acting<'_> {
     }
 
     pub async fn user_by_name(&self, username: &str) -> Result<User, RegistryError> {
-        let user = self.server.find_user_by_name(username).await;
-        match user {
-            Ok(u) if self.may(Action::ReadUser(&u.id)) => Ok(u),
-            Err(e @ RegistryError::Store(_)) => Err(e),
-            _ => Err(RegistryError::NotFound(format!("user `{username}`"))),
-        }
+        let user = self.server.find_user_by_name(username).await?;
+        self.allow(Action::ReadUser(&user.id))?;
+        Ok(user)
     }
 
     pub async fn create_user(

@@ -344,7 +344,7 @@ async fn api_keys_and_paging() {
         Some(&dev),
         Method::POST,
         "/api-keys",
-        Some(json!({"name": "x", "owner": "root"})),
+        Some(json!({"name": "x", "owner": {"kind": "user", "id": s.user_id("root").await}})),
     )
     .await;
     assert_eq!(st, 403, "a developer cannot make keys for others");

@@ -154,7 +154,7 @@ fn the_cli_creates_lists_and_revokes_keys() {
     let out = run(&[
         "api-key",
         "create",
-        "--owner",
+        "--client",
         owner,
         "--name",
         "deploy",
@@ -186,7 +186,7 @@ fn the_cli_creates_lists_and_revokes_keys() {
     assert!(list[0]["revoked_at"].is_i64());
 
     let out = run(&[
-        "api-key", "create", "--owner", "nobody", "--name", "x", "--json",
+        "api-key", "create", "--user", "nobody", "--name", "x", "--json",
     ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nobody"));

@@ -18,6 +18,7 @@ mod introspect;
 mod loopback;
 mod postgres;
 mod revoke;
+mod scope_grants;
 mod serve;
 mod support;
 mod token;

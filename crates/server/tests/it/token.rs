@@ -117,7 +117,17 @@ async fn basic_credentials_may_be_form_encoded_or_plain() {
 #[tokio::test]
 async fn scopes_are_narrowed_checked_and_resource_scoped() {
     let s = TestServer::start().await;
-    s.define_scope("ADDON_USER_APPROVED", true).await;
+    // A machine may hold a resource permission only when an administrator
+    // made it machine-grantable (scope_grants tests the refusal otherwise).
+    s.server()
+        .operator()
+        .define_scope(portcullis_core::registry::ScopeSpec {
+            requires_resource: true,
+            machine_grantable: true,
+            ..portcullis_core::registry::ScopeSpec::new("ADDON_USER_APPROVED", "Approve add-ons")
+        })
+        .await
+        .unwrap();
     let c = s.client("read write ADDON_USER_APPROVED").await;
 
     let token = s.token(&c, Some("read")).await;
