@@ -841,7 +841,7 @@ class Bench:
             keys_path = os.path.join(TMP_ROOT, f"{tagb}-apikeys")
             with open(keys_path, "w") as f:
                 for i in range(16):
-                    out = store.cli("api-key", "create", "--owner", fx.cc_id, "--name", f"bench{i}",
+                    out = store.cli("api-key", "create", "--client", fx.cc_id, "--name", f"bench{i}",
                                     "--scope", "read", "--json")
                     f.write(json.loads(out)["key"] + "\n")
             key_env = dict(intro_env, BENCH_TOKENS_FILE=keys_path)
