@@ -34,11 +34,14 @@ const LOGIN: &str = "/login?next=/console";
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
     for (name, source) in [
-        ("base.html", include_str!("../../templates/base.html")),
-        ("console.html", include_str!("../../templates/console.html")),
+        ("base.html", include_str!("../../../templates/base.html")),
+        (
+            "console.html",
+            include_str!("../../../templates/console.html"),
+        ),
         (
             "console_confirm.html",
-            include_str!("../../templates/console_confirm.html"),
+            include_str!("../../../templates/console_confirm.html"),
         ),
     ] {
         env.add_template(name, source).expect("templates parse");
@@ -60,15 +63,15 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/console", get(dashboard))
         .route("/console/confirm", get(confirm))
-        .route("/console/clients", post(create_client))
-        .route("/console/clients/rotate", post(rotate_secret))
-        .route("/console/clients/delete", post(delete_client))
-        .route("/console/keys", post(create_key))
-        .route("/console/keys/revoke", post(revoke_key))
-        .route("/console/users", post(create_user))
-        .route("/console/users/disable", post(disable_user))
-        .route("/console/users/enable", post(enable_user))
-        .route("/console/scopes", post(define_scope))
+        .route("/console/clients", post(clients::create_client))
+        .route("/console/clients/rotate", post(clients::rotate_secret))
+        .route("/console/clients/delete", post(clients::delete_client))
+        .route("/console/keys", post(keys::create_key))
+        .route("/console/keys/revoke", post(keys::revoke_key))
+        .route("/console/users", post(users::create_user))
+        .route("/console/users/disable", post(users::disable_user))
+        .route("/console/users/enable", post(users::enable_user))
+        .route("/console/scopes", post(scopes::define_scope))
 }
 
 // ---------------------------------------------------------------------------
@@ -114,89 +117,6 @@ impl Form {
     }
 }
 
-/// What was typed into the new-client form, kept to re-render it.
-#[derive(Serialize)]
-struct ClientForm {
-    name: String,
-    grant_types: Vec<String>,
-    redirect_uris: String,
-    scope: String,
-    token_lifetime: String,
-    public: bool,
-}
-
-impl Default for ClientForm {
-    fn default() -> Self {
-        Self {
-            name: String::new(),
-            grant_types: vec![GrantType::ClientCredentials.as_str().into()],
-            redirect_uris: String::new(),
-            scope: String::new(),
-            token_lifetime: String::new(),
-            public: false,
-        }
-    }
-}
-
-impl ClientForm {
-    fn read(f: &Form) -> Self {
-        Self {
-            name: f.text("name"),
-            grant_types: f.all("grant_type"),
-            redirect_uris: f.text("redirect_uris"),
-            scope: f.text("scope"),
-            token_lifetime: f.text("token_lifetime").trim().to_owned(),
-            public: f.checked("public"),
-        }
-    }
-
-    /// The registration it asks for, parsed the way the CLI parses its
-    /// options; a parse error is the one-line message to show.
-    fn spec(&self, owner: &UserId) -> Result<ClientSpec, String> {
-        let mut grant_types = Vec::new();
-        for g in self
-            .grant_types
-            .iter()
-            .flat_map(|g| g.split([',', ' ']))
-            .filter(|g| !g.is_empty())
-        {
-            let g: GrantType = g.parse().map_err(|e| format!("{e}"))?;
-            if !grant_types.contains(&g) {
-                grant_types.push(g);
-            }
-        }
-        let mut redirect_uris: Vec<RedirectUri> = Vec::new();
-        for line in self.redirect_uris.lines().map(str::trim) {
-            if line.is_empty() {
-                continue;
-            }
-            let u = RedirectUri::parse(line).map_err(|e| e.to_string())?;
-            if !redirect_uris.contains(&u) {
-                redirect_uris.push(u);
-            }
-        }
-        let scopes = parse_scopes(&self.scope)?;
-        let token_lifetime = match self.token_lifetime.as_str() {
-            "" => None,
-            raw => Some(raw.parse::<i64>().map_err(|_| {
-                format!(
-                    "token lifetime must be a whole number of seconds between 60 and {MAX_TOKEN_LIFETIME}"
-                )
-            })?),
-        };
-        Ok(ClientSpec {
-            name: self.name.clone(),
-            grant_types,
-            scopes,
-            redirect_uris,
-            public: self.public,
-            token_lifetime,
-            require_pkce: true,
-            owner: Some(owner.clone()),
-        })
-    }
-}
-
 /// Space-separated scopes; tabs, newlines and `+` separate too.
 fn parse_scopes(raw: &str) -> Result<ScopeSet, String> {
     let joined = raw
@@ -205,39 +125,6 @@ fn parse_scopes(raw: &str) -> Result<ScopeSet, String> {
         .collect::<Vec<_>>()
         .join(" ");
     ScopeSet::parse(&joined).map_err(|e| e.to_string())
-}
-
-#[derive(Serialize, Default)]
-struct KeyForm {
-    name: String,
-    scope: String,
-    expires_in_days: String,
-}
-
-impl KeyForm {
-    fn read(f: &Form) -> Self {
-        Self {
-            name: f.text("name"),
-            scope: f.text("scope"),
-            expires_in_days: f.text("expires_in_days").trim().to_owned(),
-        }
-    }
-}
-
-/// The password is never echoed back.
-#[derive(Serialize, Default)]
-struct UserForm {
-    username: String,
-    admin: bool,
-}
-
-#[derive(Serialize, Default)]
-struct ScopeForm {
-    name: String,
-    description: String,
-    requires_resource: bool,
-    self_service: bool,
-    machine_grantable: bool,
 }
 
 // ---------------------------------------------------------------------------
@@ -657,6 +544,16 @@ macro_rules! tri {
     };
 }
 
+mod clients;
+mod keys;
+mod scopes;
+mod users;
+
+use clients::ClientForm;
+use keys::KeyForm;
+use scopes::ScopeForm;
+use users::UserForm;
+
 // ---------------------------------------------------------------------------
 // Handlers
 
@@ -786,256 +683,6 @@ async fn confirm(
         },
     );
     csrf.attach(res)
-}
-
-async fn create_client(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let (user, f) = tri!(begin(&state, &headers, &body).await);
-    let input = ClientForm::read(&f);
-    let result = match input.spec(&user.id) {
-        Ok(spec) => acting(&state, &user)
-            .register_client(spec)
-            .await
-            .map_err(refusal),
-        Err(msg) => Err(Refused::Message(StatusCode::BAD_REQUEST, msg)),
-    };
-    match result {
-        Ok(created) => {
-            let view = View {
-                revealed: Some(Revealed {
-                    title: format!("Client “{}” created", created.client.name),
-                    client_id: Some(created.client.id.to_string()),
-                    secret: created.secret.map(|s| s.expose().to_owned()),
-                    label: "Client secret",
-                    kind: "client",
-                    rotated: false,
-                }),
-                ..View::default()
-            };
-            page(&state, &headers, &user, StatusCode::OK, view).await
-        }
-        Err(Refused::Message(status, msg)) => {
-            let view = View {
-                client_form: input,
-                client_error: Some(msg),
-                ..View::default()
-            };
-            page(&state, &headers, &user, status, view).await
-        }
-        Err(Refused::Page(res)) => res,
-    }
-}
-
-async fn rotate_secret(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let (user, f) = tri!(begin(&state, &headers, &body).await);
-    let client = tri!(owned_client(&state, &user, f.get("id")).await);
-    match acting(&state, &user).rotate_client_secret(&client.id).await {
-        Ok(secret) => {
-            let view = View {
-                revealed: Some(Revealed {
-                    title: format!("New secret for “{}”", client.name),
-                    client_id: Some(client.id.to_string()),
-                    secret: Some(secret.expose().to_owned()),
-                    label: "New client secret",
-                    kind: "client",
-                    rotated: true,
-                }),
-                ..View::default()
-            };
-            page(&state, &headers, &user, StatusCode::OK, view).await
-        }
-        Err(e) => match refusal(e) {
-            Refused::Message(status, msg) => message(status, "Could not rotate the secret", &msg),
-            Refused::Page(res) => res,
-        },
-    }
-}
-
-async fn delete_client(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let (user, f) = tri!(begin(&state, &headers, &body).await);
-    let client = tri!(owned_client(&state, &user, f.get("id")).await);
-    match acting(&state, &user).delete_client(&client.id).await {
-        Ok(()) => see_other("/console?done=client-deleted"),
-        Err(RegistryError::NotFound(_)) => not_found("client"),
-        Err(e) => match refusal(e) {
-            Refused::Message(status, msg) => message(status, "Could not delete the client", &msg),
-            Refused::Page(res) => res,
-        },
-    }
-}
-
-async fn create_key(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let (user, f) = tri!(begin(&state, &headers, &body).await);
-    let input = KeyForm::read(&f);
-    let spec = parse_scopes(&input.scope).and_then(|scopes| {
-        let expires_in_days = match input.expires_in_days.as_str() {
-            "" => None,
-            raw => Some(
-                raw.parse::<i64>()
-                    .map_err(|_| "expiry must be a whole number of days, 1 to 3650".to_owned())?,
-            ),
-        };
-        Ok(ApiKeySpec {
-            owner: Owner::User(user.id.clone()),
-            name: input.name.clone(),
-            scopes,
-            expires_in_days,
-        })
-    });
-    let result = match spec {
-        Ok(spec) => acting(&state, &user)
-            .create_api_key(spec)
-            .await
-            .map_err(refusal),
-        Err(msg) => Err(Refused::Message(StatusCode::BAD_REQUEST, msg)),
-    };
-    match result {
-        Ok(created) => {
-            let view = View {
-                revealed: Some(Revealed {
-                    title: format!("API key “{}” created", created.record.name),
-                    client_id: None,
-                    secret: Some(created.key.expose().to_owned()),
-                    label: "API key",
-                    kind: "key",
-                    rotated: false,
-                }),
-                ..View::default()
-            };
-            page(&state, &headers, &user, StatusCode::OK, view).await
-        }
-        Err(Refused::Message(status, msg)) => {
-            let view = View {
-                key_form: input,
-                key_error: Some(msg),
-                ..View::default()
-            };
-            page(&state, &headers, &user, status, view).await
-        }
-        Err(Refused::Page(res)) => res,
-    }
-}
-
-async fn revoke_key(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let (user, f) = tri!(begin(&state, &headers, &body).await);
-    let key = tri!(owned_key(&state, &user, f.get("id")).await);
-    match acting(&state, &user).revoke_api_key(&key.id).await {
-        // Revoking twice lands in the same place.
-        Ok(()) | Err(RegistryError::NotFound(_)) => see_other("/console?done=key-revoked"),
-        Err(e) => match refusal(e) {
-            Refused::Message(status, msg) => message(status, "Could not revoke the key", &msg),
-            Refused::Page(res) => res,
-        },
-    }
-}
-
-async fn create_user(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let (user, f) = tri!(begin(&state, &headers, &body).await);
-    let input = UserForm {
-        username: f.text("username").trim().to_owned(),
-        admin: f.checked("admin"),
-    };
-    let password = f.get("password").unwrap_or_default();
-    match acting(&state, &user)
-        .create_user(&input.username, password, input.admin)
-        .await
-    {
-        Ok(_) => see_other("/console?done=user-created#users"),
-        Err(e) => {
-            let (status, msg) = match refusal(e) {
-                Refused::Message(StatusCode::FORBIDDEN, msg) => {
-                    return message(StatusCode::FORBIDDEN, "Not allowed", &msg);
-                }
-                Refused::Message(status, msg) => (status, msg),
-                Refused::Page(res) => return res,
-            };
-            let view = View {
-                user_form: input,
-                user_error: Some(msg),
-                ..View::default()
-            };
-            page(&state, &headers, &user, status, view).await
-        }
-    }
-}
-
-async fn set_disabled(
-    state: AppState,
-    headers: HeaderMap,
-    body: Bytes,
-    disabled: bool,
-) -> Response {
-    let (user, f) = tri!(begin(&state, &headers, &body).await);
-    if let Some(res) = unless_allowed(&state, &user, Action::ManageUsers) {
-        return res;
-    }
-    let target = tri!(some_user(&state, &user, f.get("id")).await);
-    if disabled && target.id == user.id {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "Not your own account",
-            "You cannot disable the account you are signed in with.",
-        );
-    }
-    match acting(&state, &user)
-        .set_user_disabled(&target.id, disabled)
-        .await
-    {
-        Ok(()) if disabled => see_other("/console?done=user-disabled#users"),
-        Ok(()) => see_other("/console?done=user-enabled#users"),
-        Err(RegistryError::NotFound(_)) => not_found("user"),
-        Err(e) => match refusal(e) {
-            Refused::Message(status, msg) => message(status, "Could not change the user", &msg),
-            Refused::Page(res) => res,
-        },
-    }
-}
-
-async fn disable_user(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    set_disabled(state, headers, body, true).await
-}
-
-async fn enable_user(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    set_disabled(state, headers, body, false).await
-}
-
-async fn define_scope(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let (user, f) = tri!(begin(&state, &headers, &body).await);
-    let input = ScopeForm {
-        name: f.text("name").trim().to_owned(),
-        description: f.text("description"),
-        requires_resource: f.checked("requires_resource"),
-        self_service: f.checked("self_service"),
-        machine_grantable: f.checked("machine_grantable"),
-    };
-    let spec = ScopeSpec {
-        name: input.name.clone(),
-        description: input.description.clone(),
-        requires_resource: input.requires_resource,
-        grant_policy: if input.self_service {
-            GrantPolicy::SelfService
-        } else {
-            GrantPolicy::Restricted
-        },
-        machine_grantable: input.machine_grantable,
-    };
-    match acting(&state, &user).define_scope(spec).await {
-        Ok(_) => see_other("/console?done=scope-defined#scopes"),
-        Err(e) => {
-            let (status, msg) = match refusal(e) {
-                Refused::Message(StatusCode::FORBIDDEN, msg) => {
-                    return message(StatusCode::FORBIDDEN, "Not allowed", &msg);
-                }
-                Refused::Message(status, msg) => (status, msg),
-                Refused::Page(res) => return res,
-            };
-            let view = View {
-                scope_form: input,
-                scope_error: Some(msg),
-                ..View::default()
-            };
-            page(&state, &headers, &user, status, view).await
-        }
-    }
 }
 
 #[cfg(test)]

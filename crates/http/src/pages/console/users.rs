@@ -1,0 +1,92 @@
+//! Users in the console (administrators): create, disable, enable.
+
+use super::*;
+
+/// The password is never echoed back.
+#[derive(Serialize, Default)]
+pub(super) struct UserForm {
+    pub(super) username: String,
+    pub(super) admin: bool,
+}
+
+pub(super) async fn create_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (user, f) = tri!(begin(&state, &headers, &body).await);
+    let input = UserForm {
+        username: f.text("username").trim().to_owned(),
+        admin: f.checked("admin"),
+    };
+    let password = f.get("password").unwrap_or_default();
+    match acting(&state, &user)
+        .create_user(&input.username, password, input.admin)
+        .await
+    {
+        Ok(_) => see_other("/console?done=user-created#users"),
+        Err(e) => {
+            let (status, msg) = match refusal(e) {
+                Refused::Message(StatusCode::FORBIDDEN, msg) => {
+                    return message(StatusCode::FORBIDDEN, "Not allowed", &msg);
+                }
+                Refused::Message(status, msg) => (status, msg),
+                Refused::Page(res) => return res,
+            };
+            let view = View {
+                user_form: input,
+                user_error: Some(msg),
+                ..View::default()
+            };
+            page(&state, &headers, &user, status, view).await
+        }
+    }
+}
+
+pub(super) async fn set_disabled(
+    state: AppState,
+    headers: HeaderMap,
+    body: Bytes,
+    disabled: bool,
+) -> Response {
+    let (user, f) = tri!(begin(&state, &headers, &body).await);
+    if let Some(res) = unless_allowed(&state, &user, Action::ManageUsers) {
+        return res;
+    }
+    let target = tri!(some_user(&state, &user, f.get("id")).await);
+    if disabled && target.id == user.id {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "Not your own account",
+            "You cannot disable the account you are signed in with.",
+        );
+    }
+    match acting(&state, &user)
+        .set_user_disabled(&target.id, disabled)
+        .await
+    {
+        Ok(()) if disabled => see_other("/console?done=user-disabled#users"),
+        Ok(()) => see_other("/console?done=user-enabled#users"),
+        Err(RegistryError::NotFound(_)) => not_found("user"),
+        Err(e) => match refusal(e) {
+            Refused::Message(status, msg) => message(status, "Could not change the user", &msg),
+            Refused::Page(res) => res,
+        },
+    }
+}
+
+pub(super) async fn disable_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    set_disabled(state, headers, body, true).await
+}
+
+pub(super) async fn enable_user(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    set_disabled(state, headers, body, false).await
+}
