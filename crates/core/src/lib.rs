@@ -17,12 +17,14 @@ pub mod model;
 pub mod password;
 pub mod pkce;
 pub mod policy;
+pub mod proxy;
 pub mod registry;
 pub mod revoke;
 pub mod scope_policy;
 pub mod server;
 pub mod session;
 pub mod store;
+pub mod throttle;
 pub mod token;
 pub mod users;
 

@@ -46,6 +46,8 @@ pub struct Settings {
     /// Most scopes one request, client or API key may carry: a bound on
     /// token size, consent pages and resource-hook calls.
     pub max_scopes: usize,
+    /// Peers whose `Forwarded` / `X-Forwarded-For` name the client address.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Settings {
@@ -60,6 +62,7 @@ impl Settings {
             manage_signing_keys: true,
             cors_allowed_origins: Vec::new(),
             max_scopes: crate::scope_policy::DEFAULT_MAX_SCOPES,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -78,6 +81,7 @@ pub struct AuthServer {
     pub(crate) settings: Settings,
     pub(crate) keys: KeyRing,
     pub(crate) last_used: crate::api_keys::LastUsed,
+    pub(crate) login_turns: crate::throttle::Turns,
     /// Access tokens whose signature verified, by SHA-256 of the token.
     pub(crate) verified: TtlCache<[u8; 32], Arc<portcullis_protocol::AccessTokenClaims>>,
     pub(crate) resource_hook: Option<Arc<dyn crate::authorize::ResourceOwnership>>,
@@ -161,6 +165,7 @@ impl AuthServer {
             revoked,
             api_keys,
             last_used: Default::default(),
+            login_turns: Default::default(),
             verified: TtlCache::new(Duration::from_secs(60), 10_000),
             resource_hook: None,
             clients: Arc::new(

@@ -99,21 +99,40 @@ pub trait SessionStore: Send + Sync {
     async fn find_session(&self, id_hash: &SecretHash) -> Result<Option<Session>, StoreError>;
     async fn touch_session(&self, id_hash: &SecretHash, now: i64) -> Result<(), StoreError>;
     async fn delete_session(&self, id_hash: &SecretHash) -> Result<(), StoreError>;
+    /// Ends every session of a user; returns how many there were.
+    async fn delete_sessions_of(&self, user: &UserId) -> Result<u64, StoreError>;
 }
 
-/// Failed-login counters, by key (an account or a client address).
+/// What reserving a login attempt found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Within the budget: evaluate it.
+    Allowed,
+    /// Over the budget, or blocked already: refuse until this time.
+    Blocked { until: i64 },
+}
+
+/// Failed-login counters, by key (an account, an address, or both). Every
+/// change is one statement, so concurrent attempts cannot read the same
+/// count and all pass.
 #[async_trait]
 pub trait ThrottleStore: Send + Sync {
-    /// `(failures, blocked_until)` for `key`.
-    async fn find_throttle(&self, key: &str) -> Result<Option<(i64, i64)>, StoreError>;
-    async fn record_failure(
-        &self,
-        key: &str,
-        failures: i64,
-        blocked_until: i64,
-    ) -> Result<(), StoreError>;
+    /// Counts one attempt against `key` before it is evaluated. The
+    /// `free`-th attempt since the last block is still allowed; the next
+    /// starts a block of `block_secs(blocks so far)`. After a block has
+    /// expired one attempt is allowed again.
+    async fn take_attempt(&self, key: &str, free: i64, now: i64) -> Result<Attempt, StoreError>;
+    /// Gives back an attempt that turned out not to be a failure (a correct
+    /// password, or one never evaluated).
+    async fn refund_attempt(&self, key: &str) -> Result<(), StoreError>;
     async fn clear_throttle(&self, key: &str) -> Result<(), StoreError>;
 }
+
+/// Block lengths: 30 s, doubled with each further block, at most 15 min.
+/// Written out because the same statement runs on SQLite, which has no
+/// `power()` by default.
+pub const BLOCK_SECS_SQL: &str = "CASE login_throttle.blocks WHEN 0 THEN 30 WHEN 1 THEN 60 \
+     WHEN 2 THEN 120 WHEN 3 THEN 240 WHEN 4 THEN 480 ELSE 900 END";
 
 #[async_trait]
 pub trait AuthorizationStore: Send + Sync {
@@ -193,6 +212,12 @@ pub trait RefreshTokenStore: Send + Sync {
     async fn revoke_refresh_by_consent(
         &self,
         consent_id: &str,
+        now: i64,
+    ) -> Result<Vec<(Jti, i64)>, StoreError>;
+    /// Same, for every family of a user.
+    async fn revoke_refresh_by_user(
+        &self,
+        user: &UserId,
         now: i64,
     ) -> Result<Vec<(Jti, i64)>, StoreError>;
     /// Whether the family was revoked (`revoke_refresh_family` marks it

@@ -11,15 +11,8 @@ use crate::model::User;
 use crate::password::{DUMMY_HASH, hash_password, verify_password};
 use crate::registry::RegistryError;
 use crate::server::AuthServer;
-use crate::store::StoreError;
-
-/// Failures allowed before back-off starts.
-const ACCOUNT_FREE_FAILURES: i64 = 5;
-const ADDRESS_FREE_FAILURES: i64 = 20;
-/// The first back-off, doubled with each further failure...
-const FIRST_BLOCK: i64 = 30;
-/// ...up to this, in seconds.
-const MAX_BLOCK: i64 = 15 * 60;
+use crate::store::{Attempt, StoreError};
+use crate::throttle;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -131,7 +124,7 @@ impl AuthServer {
         self.store
             .set_user_password(&user.id, &hash, self.now())
             .await?;
-        Ok(())
+        self.end_sessions_and_grants(user).await
     }
 
     /// A disabled user cannot log in, their sessions end, and their tokens
@@ -144,27 +137,38 @@ impl AuthServer {
         self.store
             .set_user_disabled(&user.id, disabled, self.now())
             .await?;
+        if disabled {
+            self.end_sessions_and_grants(user).await?;
+        }
         Ok(())
     }
 
-    /// Checks a username and password, with back-off on repeated failures
-    /// per account and per client address.
+    /// Checks a username and password. The attempt is counted against
+    /// every throttle key before the (slow) check, one check per account at
+    /// a time, so concurrent guesses cannot outrun the budget.
     pub async fn login(
         &self,
         username: &str,
         password: &str,
         address: &str,
     ) -> Result<User, LoginError> {
+        let _turn = self.login_turns.wait(username).await;
         let now = self.now();
-        let account_key = format!("user:{}", username.to_lowercase());
-        let address_key = format!("addr:{address}");
-        for key in [&account_key, &address_key] {
-            if let Some((_, until)) = self.store.find_throttle(key).await?
-                && until > now
-            {
-                return Err(LoginError::Throttled {
-                    retry_after: until - now,
-                });
+        let keys = throttle::keys(username, address);
+        let mut taken: Vec<&str> = Vec::new();
+        for (key, free) in &keys {
+            match self.store.take_attempt(key, *free, now).await {
+                Ok(Attempt::Allowed) => taken.push(key),
+                Ok(Attempt::Blocked { until }) => {
+                    self.refund(&taken).await?;
+                    return Err(LoginError::Throttled {
+                        retry_after: (until - now).max(1),
+                    });
+                }
+                Err(e) => {
+                    self.refund(&taken).await?;
+                    return Err(e.into());
+                }
             }
         }
         let user = self.store.find_user_by_username(username).await?;
@@ -176,29 +180,30 @@ impl AuthServer {
         let matches = blocking(move || verify_password(&phc, &pw)).await;
         match user {
             Some(u) if matches && !u.disabled => {
-                self.store.clear_throttle(&account_key).await?;
+                let [(pair, _), rest @ ..] = &keys;
+                self.store.clear_throttle(pair).await?;
+                let rest: Vec<&str> = rest.iter().map(|(k, _)| k.as_str()).collect();
+                self.refund(&rest).await?;
                 Ok(u)
             }
-            _ => {
-                self.record_failure(&account_key, ACCOUNT_FREE_FAILURES, now)
-                    .await?;
-                self.record_failure(&address_key, ADDRESS_FREE_FAILURES, now)
-                    .await?;
-                Err(LoginError::Invalid)
-            }
+            _ => Err(LoginError::Invalid),
         }
     }
 
-    async fn record_failure(&self, key: &str, free: i64, now: i64) -> Result<(), StoreError> {
-        let failures = self.store.find_throttle(key).await?.map_or(0, |(f, _)| f) + 1;
-        let blocked_until = if failures >= free {
-            let exp = (failures - free).min(20) as u32;
-            now + (FIRST_BLOCK * 2_i64.pow(exp)).min(MAX_BLOCK)
-        } else {
-            0
-        };
-        self.store
-            .record_failure(key, failures, blocked_until)
-            .await
+    async fn refund(&self, keys: &[&str]) -> Result<(), StoreError> {
+        for key in keys {
+            self.store.refund_attempt(key).await?;
+        }
+        Ok(())
+    }
+
+    /// After a password change or when an account is disabled: whoever
+    /// holds a session or a refresh token of the old state loses it.
+    async fn end_sessions_and_grants(&self, user: &User) -> Result<(), RegistryError> {
+        let now = self.now();
+        self.store.delete_sessions_of(&user.id).await?;
+        let jtis = self.store.revoke_refresh_by_user(&user.id, now).await?;
+        self.revoke_jtis(jtis).await?;
+        Ok(())
     }
 }

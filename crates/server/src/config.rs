@@ -37,6 +37,9 @@ pub struct FileConfig {
     pub cors_allowed_origins: Option<Vec<String>>,
     /// Most scopes in one request, on one client or on one API key.
     pub max_scopes: Option<usize>,
+    /// Reverse proxies (CIDRs or addresses) whose forwarding headers name
+    /// the client. In the environment: separated by commas or spaces.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +96,14 @@ impl FileConfig {
             listen, issuer, audience, data_dir, database_url, signing_alg, token_lifetime,
             cache_ttl_ms, key_refresh_secs, key_publish_delay_secs, db_max_connections, db_acquire_timeout_ms,
             log_level, log_format, insecure_http_issuer, resource_hook_url, max_scopes);
+        if let Some(raw) = lookup("PORTCULLIS_TRUSTED_PROXIES").filter(|v| !v.is_empty()) {
+            cfg.trusted_proxies = Some(
+                raw.split([',', ' '])
+                    .filter(|o| !o.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            );
+        }
         if let Some(raw) = lookup("PORTCULLIS_CORS_ALLOWED_ORIGINS").filter(|v| !v.is_empty()) {
             cfg.cors_allowed_origins = Some(
                 raw.split([',', ' '])
@@ -136,6 +147,7 @@ pub struct Config {
     /// and revocation endpoints.
     pub cors_allowed_origins: Vec<String>,
     pub max_scopes: usize,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Set by `serve` only: administrative commands never create or retire
     /// signing keys behind a running server's back.
     pub manage_signing_keys: bool,
@@ -206,6 +218,10 @@ impl Config {
             log_format,
             insecure_http_issuer: f.insecure_http_issuer.unwrap_or(false),
             max_scopes,
+            trusted_proxies: portcullis_core::proxy::parse_trusted(
+                &f.trusted_proxies.unwrap_or_default(),
+            )
+            .map_err(|e| ConfigError(format!("trusted_proxies: {e}")))?,
             manage_signing_keys: true,
             resource_hook_url: f
                 .resource_hook_url
@@ -259,6 +275,7 @@ impl Config {
         s.manage_signing_keys = self.manage_signing_keys;
         s.cors_allowed_origins = self.cors_allowed_origins.clone();
         s.max_scopes = self.max_scopes;
+        s.trusted_proxies = self.trusted_proxies.clone();
         s
     }
 

@@ -335,6 +335,15 @@ impl RefreshTokenStore for SqlStore {
             .await
     }
 
+    async fn revoke_refresh_by_user(
+        &self,
+        user: &UserId,
+        now: i64,
+    ) -> Result<Vec<(Jti, i64)>, StoreError> {
+        self.revoke_refresh_where("user_id", user.as_str(), now)
+            .await
+    }
+
     async fn is_refresh_family_revoked(&self, family_id: &str) -> Result<bool, StoreError> {
         const SQL: &str = "SELECT 1 FROM revoked_refresh_families WHERE family_id = $1";
         let row: Option<(i32,)> = on_pool!(self, p => sqlx::query_as(SQL)

@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use portcullis_core::model::{Session, User};
-use portcullis_core::store::{SessionStore, StoreError, ThrottleStore, UserStore};
+use portcullis_core::store::{
+    Attempt, BLOCK_SECS_SQL, SessionStore, StoreError, ThrottleStore, UserStore,
+};
 use portcullis_protocol::{SecretHash, UserId};
 
 use crate::rows::{SessionRow, UserRow};
@@ -127,6 +129,16 @@ impl SessionStore for SqlStore {
             .map_err(map_err))
     }
 
+    async fn delete_sessions_of(&self, user: &UserId) -> Result<u64, StoreError> {
+        const SQL: &str = "DELETE FROM sessions WHERE user_id = $1";
+        on_pool!(self, p => sqlx::query(SQL)
+            .bind(user.as_str())
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(map_err))
+    }
+
     async fn delete_session(&self, id_hash: &SecretHash) -> Result<(), StoreError> {
         const SQL: &str = "DELETE FROM sessions WHERE id_hash = $1";
         on_pool!(self, p => sqlx::query(SQL)
@@ -140,27 +152,53 @@ impl SessionStore for SqlStore {
 
 #[async_trait]
 impl ThrottleStore for SqlStore {
-    async fn find_throttle(&self, key: &str) -> Result<Option<(i64, i64)>, StoreError> {
-        const SQL: &str = "SELECT failures, blocked_until FROM login_throttle WHERE key = $1";
-        on_pool!(self, p => sqlx::query_as(SQL)
+    async fn take_attempt(&self, key: &str, free: i64, now: i64) -> Result<Attempt, StoreError> {
+        // One statement: while blocked nothing changes; otherwise count the
+        // attempt, and the one past the budget starts the next block (and
+        // leaves one attempt for when it expires). RHS values are the old
+        // row's in both SQLite and PostgreSQL.
+        let sql = format!(
+            "INSERT INTO login_throttle (key, failures, blocked_until, blocks) VALUES ($1, 1, 0, 0) \
+             ON CONFLICT (key) DO UPDATE SET \
+               failures = CASE WHEN login_throttle.failures + 1 > $2 THEN $2 - 1 \
+                               ELSE login_throttle.failures + 1 END, \
+               blocked_until = CASE WHEN login_throttle.failures + 1 > $2 THEN $3 + {BLOCK_SECS_SQL} \
+                                    ELSE login_throttle.blocked_until END, \
+               blocks = CASE WHEN login_throttle.failures + 1 > $2 THEN login_throttle.blocks + 1 \
+                             ELSE login_throttle.blocks END \
+             WHERE login_throttle.blocked_until <= $3 \
+             RETURNING blocked_until"
+        );
+        let row: Option<(i64,)> = on_pool!(self, p => sqlx::query_as(&sql)
             .bind(key)
+            .bind(free)
+            .bind(now)
             .fetch_optional(p)
             .await
-            .map_err(map_err))
+            .map_err(map_err))?;
+        match row {
+            Some((until,)) if until > now => Ok(Attempt::Blocked { until }),
+            Some(_) => Ok(Attempt::Allowed),
+            // Blocked already: the conditional update left the row alone.
+            None => {
+                const SQL: &str = "SELECT blocked_until FROM login_throttle WHERE key = $1";
+                let until: Option<(i64,)> = on_pool!(self, p => sqlx::query_as(SQL)
+                    .bind(key)
+                    .fetch_optional(p)
+                    .await
+                    .map_err(map_err))?;
+                Ok(Attempt::Blocked {
+                    until: until.map_or(now + 1, |(u,)| u),
+                })
+            }
+        }
     }
 
-    async fn record_failure(
-        &self,
-        key: &str,
-        failures: i64,
-        blocked_until: i64,
-    ) -> Result<(), StoreError> {
-        const SQL: &str = "INSERT INTO login_throttle (key, failures, blocked_until) VALUES ($1, $2, $3) \
-             ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, blocked_until = excluded.blocked_until";
+    async fn refund_attempt(&self, key: &str) -> Result<(), StoreError> {
+        const SQL: &str =
+            "UPDATE login_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0";
         on_pool!(self, p => sqlx::query(SQL)
             .bind(key)
-            .bind(failures)
-            .bind(blocked_until)
             .execute(p)
             .await
             .map(|_| ())

@@ -216,16 +216,28 @@ pub fn unavailable(e: portcullis_protocol::OAuthError) -> Response {
 /// The client's address, for throttling failed logins.
 pub struct ClientAddr(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(peer) = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_else(|| "unknown".into());
-        Ok(Self(addr))
+            .map(|c| c.0.ip())
+        else {
+            return Ok(Self("unknown".into()));
+        };
+        let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let ip = portcullis_core::proxy::client_address(
+            peer,
+            header("forwarded"),
+            header("x-forwarded-for"),
+            &state.server.settings().trusted_proxies,
+        );
+        Ok(Self(ip.to_string()))
     }
 }
 

@@ -21,4 +21,5 @@ mod revoke;
 mod scope_grants;
 mod serve;
 mod support;
+mod throttle;
 mod token;
