@@ -334,6 +334,15 @@ impl Acting<'_> {
         Ok(self.server.store.list_signing_keys().await?)
     }
 
+    /// Moves every private signing key under a new key-encryption key.
+    pub async fn rewrap_signing_keys(&self, new: &crate::kek::Kek) -> Result<usize, RegistryError> {
+        self.allow(Action::RotateSigningKey)?;
+        self.server
+            .rewrap_keys(new)
+            .await
+            .map_err(RegistryError::Start)
+    }
+
     pub async fn rotate_signing_key(
         &self,
         alg: Option<SigningAlg>,

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod cors;
 pub mod grant;
 pub mod introspect;
+pub mod kek;
 pub mod keyring;
 pub mod model;
 pub mod password;

@@ -9,6 +9,7 @@ use portcullis_protocol::{ClientId, Jti, OAuthError};
 use crate::batch::Batcher;
 use crate::cache::TtlCache;
 use crate::clock::Clock;
+use crate::kek::Kek;
 use crate::keyring::{KeyError, KeyRing, KeySet, new_key_record};
 use crate::model::{ApiKeyRecord, Client, SigningAlg, SigningKeyRecord};
 use crate::scope_policy::ScopeDefinitions;
@@ -73,6 +74,25 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error(transparent)]
+    Kek(#[from] crate::kek::KekError),
+}
+
+/// The records with their private keys opened, for the key ring.
+fn opened(kek: &Kek, records: Vec<SigningKeyRecord>) -> Result<Vec<SigningKeyRecord>, StartError> {
+    records
+        .into_iter()
+        .map(|mut r| {
+            r.private_pkcs8 = kek.open(r.kid.as_str(), &r.private_pkcs8)?;
+            Ok(r)
+        })
+        .collect()
+}
+
+/// A new record as it is stored: its private key sealed.
+fn sealed(kek: &Kek, mut r: SigningKeyRecord) -> SigningKeyRecord {
+    r.private_pkcs8 = kek.seal(r.kid.as_str(), &r.private_pkcs8);
+    r
 }
 
 pub struct AuthServer {
@@ -80,6 +100,7 @@ pub struct AuthServer {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: Settings,
     pub(crate) keys: KeyRing,
+    kek: Arc<Kek>,
     pub(crate) last_used: crate::api_keys::LastUsed,
     pub(crate) login_turns: crate::throttle::Turns,
     /// Access tokens whose signature verified, by SHA-256 of the token.
@@ -95,14 +116,21 @@ pub struct AuthServer {
 
 impl AuthServer {
     /// Loads the key ring, creating a signing key of the configured
-    /// algorithm when there is none.
+    /// algorithm when there is none. Private keys are sealed under `kek`;
+    /// any stored in the clear by an earlier version are sealed now.
     pub async fn start(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         settings: Settings,
+        kek: Arc<Kek>,
     ) -> Result<Self, StartError> {
         let now = clock.now();
         let records = store.list_signing_keys().await?;
+        for r in records.iter().filter(|r| !Kek::is_sealed(&r.private_pkcs8)) {
+            let seal = kek.seal(r.kid.as_str(), &r.private_pkcs8);
+            store.set_signing_key_private(&r.kid, &seal).await?;
+            tracing::info!(kid = %r.kid, "sealed a signing key stored in the clear");
+        }
         let has_current = records
             .iter()
             .any(|k| k.alg == settings.signing_alg && k.may_sign_at(now));
@@ -117,7 +145,10 @@ impl AuthServer {
                 store.retire_signing_key(&old.kid, now).await?;
             }
             store
-                .insert_signing_key(&new_key_record(settings.signing_alg, now, now))
+                .insert_signing_key(&sealed(
+                    &kek,
+                    new_key_record(settings.signing_alg, now, now),
+                ))
                 .await?;
             tracing::info!(alg = settings.signing_alg.as_str(), "created a signing key");
         }
@@ -139,7 +170,7 @@ impl AuthServer {
                 })
                 .await?;
         }
-        let records = store.list_signing_keys().await?;
+        let records = opened(&kek, store.list_signing_keys().await?)?;
         let keys = KeyRing::new(KeySet::build(&records, now)?);
         let revoked = {
             let store = store.clone();
@@ -162,6 +193,7 @@ impl AuthServer {
             }))
         };
         Ok(Self {
+            kek,
             revoked,
             api_keys,
             last_used: Default::default(),
@@ -218,7 +250,9 @@ impl AuthServer {
             now,
             now + publish_delay.max(0),
         );
-        self.store.insert_signing_key(&next).await?;
+        self.store
+            .insert_signing_key(&sealed(&self.kek, next.clone()))
+            .await?;
         for old in self.store.list_signing_keys().await? {
             if old.kid != next.kid && old.retired_at.is_none() {
                 self.store
@@ -233,10 +267,22 @@ impl AuthServer {
     /// Rereads the keys from the store, so keys rotated elsewhere (another
     /// instance, the CLI) are published and used here.
     pub async fn reload_keys(&self) -> Result<(), StartError> {
-        let records = self.store.list_signing_keys().await?;
+        let records = opened(&self.kek, self.store.list_signing_keys().await?)?;
         self.keys
             .replace(KeySet::build(&records, self.clock.now())?);
         Ok(())
+    }
+
+    /// Seals every private key under `new` instead of the current KEK, in
+    /// one transaction: either all keys move or none do.
+    pub(crate) async fn rewrap_keys(&self, new: &Kek) -> Result<usize, StartError> {
+        let records = opened(&self.kek, self.store.list_signing_keys().await?)?;
+        let rewrapped: Vec<(portcullis_protocol::KeyId, Vec<u8>)> = records
+            .iter()
+            .map(|r| (r.kid.clone(), new.seal(r.kid.as_str(), &r.private_pkcs8)))
+            .collect();
+        self.store.set_signing_key_privates(&rewrapped).await?;
+        Ok(rewrapped.len())
     }
 
     pub(crate) async fn find_client(

@@ -58,6 +58,14 @@ pub trait ScopeStore: Send + Sync {
 pub trait KeyStore: Send + Sync {
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError>;
     async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
+    /// Replaces a key's stored private key (sealing a legacy plaintext one).
+    async fn set_signing_key_private(
+        &self,
+        kid: &KeyId,
+        private: &[u8],
+    ) -> Result<bool, StoreError>;
+    /// Replaces several keys' stored private keys in one transaction.
+    async fn set_signing_key_privates(&self, keys: &[(KeyId, Vec<u8>)]) -> Result<(), StoreError>;
     async fn retire_signing_key(&self, kid: &KeyId, at: i64) -> Result<bool, StoreError>;
 }
 

@@ -40,6 +40,8 @@ pub struct FileConfig {
     /// Reverse proxies (CIDRs or addresses) whose forwarding headers name
     /// the client. In the environment: separated by commas or spaces.
     pub trusted_proxies: Option<Vec<String>>,
+    /// The key-encryption key sealing private signing keys in the store.
+    pub kek_file: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,7 +97,7 @@ impl FileConfig {
         env_overlay!(cfg, lookup;
             listen, issuer, audience, data_dir, database_url, signing_alg, token_lifetime,
             cache_ttl_ms, key_refresh_secs, key_publish_delay_secs, db_max_connections, db_acquire_timeout_ms,
-            log_level, log_format, insecure_http_issuer, resource_hook_url, max_scopes);
+            log_level, log_format, insecure_http_issuer, resource_hook_url, max_scopes, kek_file);
         if let Some(raw) = lookup("PORTCULLIS_TRUSTED_PROXIES").filter(|v| !v.is_empty()) {
             cfg.trusted_proxies = Some(
                 raw.split([',', ' '])
@@ -148,6 +150,8 @@ pub struct Config {
     pub cors_allowed_origins: Vec<String>,
     pub max_scopes: usize,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `None`: `<data_dir>/kek` for SQLite; PostgreSQL needs one set.
+    pub kek_file: Option<PathBuf>,
     /// Set by `serve` only: administrative commands never create or retire
     /// signing keys behind a running server's back.
     pub manage_signing_keys: bool,
@@ -218,6 +222,7 @@ impl Config {
             log_format,
             insecure_http_issuer: f.insecure_http_issuer.unwrap_or(false),
             max_scopes,
+            kek_file: f.kek_file,
             trusted_proxies: portcullis_core::proxy::parse_trusted(
                 &f.trusted_proxies.unwrap_or_default(),
             )

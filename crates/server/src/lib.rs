@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 mod hook;
 pub mod logging;
+pub mod private_files;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,19 +33,71 @@ pub enum StartError {
     },
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Private(#[from] private_files::PrivateFileError),
+}
+
+/// The SQLite database file a `sqlite:` URL names.
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then(|| path.into())
+}
+
+/// The key-encryption key: the configured file, or for the embedded
+/// default `<data_dir>/kek`, created on first start. Instances sharing a
+/// PostgreSQL database must share one file, so it is never generated there.
+pub fn load_kek(config: &Config) -> Result<portcullis_core::kek::Kek, StartError> {
+    let sqlite = config.uses_default_sqlite();
+    let path = match (&config.kek_file, sqlite) {
+        (Some(p), _) => p.clone(),
+        (None, true) => config.data_dir.join("kek"),
+        (None, false) => {
+            return Err(config::ConfigError(
+                "kek_file is required with PostgreSQL: private signing keys are encrypted with it. \
+                 Create one with `portcullis keys new-kek --out /etc/portcullis/kek` and give every instance the same file"
+                    .into(),
+            )
+            .into());
+        }
+    };
+    if path.exists() {
+        return Ok(private_files::read_kek(&path)?);
+    }
+    if !sqlite {
+        return Err(config::ConfigError(format!(
+            "kek_file {} does not exist: create it once with `portcullis keys new-kek --out {}` and give every instance the same file",
+            path.display(),
+            path.display()
+        ))
+        .into());
+    }
+    tracing::info!(path = %path.display(), "created the key-encryption key; back it up with the database");
+    Ok(private_files::create_kek(&path)?)
 }
 
 /// Opens the configured store and applies migrations. The embedded default
 /// creates its data directory first.
 pub async fn open_store(config: &Config) -> Result<Arc<SqlStore>, StartError> {
+    let db = sqlite_path(&config.database_url);
     if config.uses_default_sqlite() {
-        std::fs::create_dir_all(&config.data_dir)?;
+        private_files::private_dir(&config.data_dir)?;
+        if let Some(db) = db.as_deref().filter(|p| p.exists()) {
+            private_files::check(db, "600")?;
+        }
     }
     let mut opts = StoreOptions::new(&config.database_url);
     opts.max_connections = config.db_max_connections;
     opts.acquire_timeout = config.db_acquire_timeout;
     let store = SqlStore::connect(&opts).await?;
     store.migrate().await?;
+    if let Some(db) = db {
+        let name = db.display().to_string();
+        let wal = std::path::PathBuf::from(format!("{name}-wal"));
+        let shm = std::path::PathBuf::from(format!("{name}-shm"));
+        private_files::tighten(&[&db, &wal, &shm])?;
+    }
     Ok(Arc::new(store))
 }
 
@@ -54,8 +107,9 @@ pub async fn auth_server(
     store: Arc<SqlStore>,
     issuer: &str,
 ) -> Result<Arc<AuthServer>, StartError> {
+    let kek = Arc::new(load_kek(config)?);
     let mut server =
-        AuthServer::start(store, Arc::new(SystemClock), config.settings(issuer)).await?;
+        AuthServer::start(store, Arc::new(SystemClock), config.settings(issuer), kek).await?;
     if let Some(url) = &config.resource_hook_url {
         server.set_resource_hook(Arc::new(hook::HttpResourceHook::new(url.clone())));
     }

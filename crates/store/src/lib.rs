@@ -303,6 +303,37 @@ impl KeyStore for SqlStore {
         rows.into_iter().map(KeyRow::into_record).collect()
     }
 
+    async fn set_signing_key_private(
+        &self,
+        kid: &KeyId,
+        private: &[u8],
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE signing_keys SET private_pkcs8 = $2 WHERE kid = $1";
+        on_pool!(self, p => sqlx::query(SQL)
+            .bind(kid.as_str())
+            .bind(private)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(map_err))
+    }
+
+    async fn set_signing_key_privates(&self, keys: &[(KeyId, Vec<u8>)]) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE signing_keys SET private_pkcs8 = $2 WHERE kid = $1";
+        on_pool!(self, p => {
+            let mut tx = p.begin().await.map_err(map_err)?;
+            for (kid, private) in keys {
+                sqlx::query(SQL)
+                    .bind(kid.as_str())
+                    .bind(private.as_slice())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+            }
+            tx.commit().await.map_err(map_err)
+        })
+    }
+
     async fn retire_signing_key(&self, kid: &KeyId, at: i64) -> Result<bool, StoreError> {
         const SQL: &str =
             "UPDATE signing_keys SET retired_at = $2 WHERE kid = $1 AND retired_at IS NULL";

@@ -26,6 +26,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a new key-encryption key file (mode 600), for kek_file.
+    NewKek {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Re-encrypt every private signing key under a new key-encryption key
+    /// (created if the file does not exist), all or nothing; then point
+    /// kek_file at it and restart every instance.
+    Rewrap {
+        #[arg(long)]
+        new_kek_file: std::path::PathBuf,
+    },
 }
 
 pub async fn run(server: &AuthServer, cmd: Command, default_delay: i64) -> CliResult {
@@ -93,6 +105,23 @@ pub async fn run(server: &AuthServer, cmd: Command, default_delay: i64) -> CliRe
                     key.active_at
                 );
             }
+        }
+        // Handled before any store is opened: it is how a PostgreSQL
+        // deployment gets the key it needs to open one.
+        Command::NewKek { .. } => {
+            return Err(CliError("`keys new-kek` runs without a server".into()));
+        }
+        Command::Rewrap { new_kek_file } => {
+            let new = if new_kek_file.exists() {
+                crate::private_files::read_kek(&new_kek_file)?
+            } else {
+                crate::private_files::create_kek(&new_kek_file)?
+            };
+            let n = server.operator().rewrap_signing_keys(&new).await?;
+            println!(
+                "{n} signing keys are now sealed under {}: set kek_file to it and restart every instance (the old file no longer opens them)",
+                new_kek_file.display()
+            );
         }
     }
     Ok(())

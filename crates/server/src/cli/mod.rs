@@ -35,6 +35,9 @@ pub struct Cli {
     /// Data directory of the embedded SQLite default.
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
+    /// Key-encryption key file; overrides the config.
+    #[arg(long, global = true)]
+    kek_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -104,6 +107,9 @@ async fn run(cli: Cli) -> CliResult {
     if let Some(dir) = cli.data_dir {
         file.data_dir = Some(dir);
     }
+    if let Some(kek) = cli.kek_file {
+        file.kek_file = Some(kek);
+    }
     match cli.command {
         Command::Serve(args) => serve::run(file, args).await,
         command => {
@@ -130,6 +136,14 @@ async fn run(cli: Cli) -> CliResult {
                 Command::User(c) => {
                     let server = admin_server(&config).await?;
                     user::run(&server, c).await
+                }
+                Command::Keys(keys::Command::NewKek { out }) => {
+                    crate::private_files::create_kek(&out)?;
+                    println!(
+                        "wrote a new key-encryption key to {} (mode 600); set kek_file to it",
+                        out.display()
+                    );
+                    Ok(())
                 }
                 Command::Keys(c) => {
                     let server = admin_server(&config).await?;

@@ -15,6 +15,7 @@ mod errors;
 mod fuzz;
 mod guard_e2e;
 mod introspect;
+mod keys_at_rest;
 mod loopback;
 mod postgres;
 mod revoke;

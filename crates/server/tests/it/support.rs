@@ -24,6 +24,19 @@ pub struct TestClient {
     pub secret: Secret,
 }
 
+/// One key-encryption key for every PostgreSQL-backed server of this test
+/// process: instances sharing a database share their KEK, as in production.
+pub fn shared_kek() -> &'static std::path::Path {
+    static KEK: std::sync::OnceLock<(TempDir, std::path::PathBuf)> = std::sync::OnceLock::new();
+    &KEK.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("kek");
+        portcullis::private_files::create_kek(&path).expect("a test KEK");
+        (dir, path)
+    })
+    .1
+}
+
 /// A self-service scope definition.
 pub fn scope_spec(name: &str, description: &str, requires_resource: bool) -> ScopeSpec {
     ScopeSpec {
@@ -47,6 +60,13 @@ impl TestServer {
             ..Default::default()
         };
         tune(&mut file);
+        let postgres = file
+            .database_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("postgres"));
+        if postgres && file.kek_file.is_none() {
+            file.kek_file = Some(shared_kek().to_path_buf());
+        }
         let config = Config::from_file(file).expect("valid test config");
         let running = portcullis::start(&config).await.expect("server starts");
         let base = format!("http://{}", running.addr);
