@@ -329,8 +329,13 @@ class Store:
             psql(opts, f'CREATE DATABASE "{name}"')
             DATABASES.append(name)
             self.db = name
+            # PostgreSQL deployments name their key-encryption key.
+            kek = os.path.join(TMP_ROOT, f"{name}.kek")
+            subprocess.run([opts.bin, "keys", "new-kek", "--out", kek], check=True,
+                           capture_output=True, timeout=60)
             self.args = ["--database-url",
-                         f"postgres://{opts.pg_user}@{opts.pg_host}:{opts.pg_port}/{name}"]
+                         f"postgres://{opts.pg_user}@{opts.pg_host}:{opts.pg_port}/{name}",
+                         "--kek-file", kek]
 
     def cli(self, *args, stdin=None):
         cmd = [self.opts.bin] + self.args + list(args)

@@ -33,6 +33,9 @@ trap cleanup EXIT
 psql "$PGURL_BASE/test" -qc "CREATE DATABASE $DB" >/dev/null
 URL="$PGURL_BASE/$DB"
 export PORTCULLIS_LOG_LEVEL=warn
+# Both instances share one key-encryption key, as in production.
+"$BIN" keys new-kek --out "$TMP/kek" >/dev/null
+export PORTCULLIS_KEK_FILE="$TMP/kek"
 CID=$("$BIN" --database-url "$URL" client create --name bench --grant-type client_credentials --json |
   python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["client_id"] + ":" + d["client_secret"])')
 AUTH="Basic $(printf %s "$CID" | base64 -w0)"
