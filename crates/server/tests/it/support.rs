@@ -53,6 +53,12 @@ impl TestServer {
 
     pub async fn start_with(tune: impl FnOnce(&mut FileConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
+        // Portcullis refuses a data directory others can read.
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )
+        .unwrap();
         let mut file = FileConfig {
             listen: Some("127.0.0.1:0".into()),
             data_dir: Some(dir.path().to_path_buf()),
