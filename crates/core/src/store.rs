@@ -271,4 +271,7 @@ pub trait Store:
 {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Writes one row, for readiness: a full disk or a read-only database
+    /// answers pings but not this.
+    async fn probe_write(&self, now: i64) -> Result<(), StoreError>;
 }

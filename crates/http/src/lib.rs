@@ -27,12 +27,17 @@ pub use params::MAX_BODY_BYTES;
 pub struct AppState {
     pub server: Arc<AuthServer>,
     metadata: Arc<str>,
+    readiness: Arc<routes::health::Readiness>,
 }
 
 impl AppState {
     pub fn new(server: Arc<AuthServer>) -> Self {
         let metadata = routes::metadata::document(server.settings()).into();
-        Self { server, metadata }
+        Self {
+            server,
+            metadata,
+            readiness: Default::default(),
+        }
     }
 }
 

@@ -136,8 +136,45 @@ pub(crate) fn json_array(items: &[&str]) -> String {
 }
 
 /// Driver errors become store errors; their text is for the log only.
+/// A database that cannot take writes: a full disk or a read-only file,
+/// replica or transaction. Retrying elsewhere or later may work, so it is
+/// "unavailable" (503), not an internal error.
+fn cannot_write(db: &dyn sqlx::error::DatabaseError) -> bool {
+    let Some(code) = db.code() else {
+        return false;
+    };
+    // SQLite reports (extended) result codes as numbers: the primary code
+    // is the low byte. SQLITE_READONLY 8, SQLITE_IOERR 10, SQLITE_FULL 13.
+    if let Ok(n) = code.parse::<i64>() {
+        return matches!(n & 0xff, 8 | 10 | 13);
+    }
+    // PostgreSQL: disk_full, insufficient resources, read-only transaction.
+    code == "53100" || code == "53000" || code == "25006"
+}
+
+/// Logs a write failure once per burst: a full disk fails every request.
+fn log_cannot_write(e: &sqlx::Error) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let last = LAST.load(Ordering::Relaxed);
+    if now >= last + 10
+        && LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        tracing::error!(error = %e, "the database cannot take writes (disk full or read-only?); answering 503 until it can");
+    }
+}
+
 pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
+        sqlx::Error::Database(db) if cannot_write(db.as_ref()) => {
+            log_cannot_write(&e);
+            StoreError::Unavailable("the database cannot take writes".into())
+        }
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
             StoreError::Unavailable(e.to_string())
         }
@@ -424,6 +461,17 @@ impl RevocationStore for SqlStore {
 impl Store for SqlStore {
     async fn ping(&self) -> Result<(), StoreError> {
         on_pool!(self, p => sqlx::query("SELECT 1")
+            .execute(p)
+            .await
+            .map(|_| ())
+            .map_err(map_err))
+    }
+
+    async fn probe_write(&self, now: i64) -> Result<(), StoreError> {
+        const SQL: &str = "INSERT INTO readiness_probe (id, checked_at) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at";
+        on_pool!(self, p => sqlx::query(SQL)
+            .bind(now)
             .execute(p)
             .await
             .map(|_| ())

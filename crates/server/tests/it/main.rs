@@ -12,6 +12,7 @@ mod cors;
 mod e2e_oauth2;
 mod error_text;
 mod errors;
+mod full_disk;
 mod fuzz;
 mod guard_e2e;
 mod introspect;
