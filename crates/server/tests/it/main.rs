@@ -20,5 +20,6 @@ mod postgres;
 mod revoke;
 mod scope_grants;
 mod serve;
+mod slow;
 mod support;
 mod token;
