@@ -9,6 +9,8 @@ use portcullis_core::Settings;
 use portcullis_core::model::SigningAlg;
 use serde::Deserialize;
 
+use crate::transport::Limits;
+
 /// The file format. Every key may also come from `PORTCULLIS_<KEY>`
 /// (upper case), which wins over the file.
 #[derive(Debug, Default, Deserialize)]
@@ -42,6 +44,17 @@ pub struct FileConfig {
     pub trusted_proxies: Option<Vec<String>>,
     /// The key-encryption key sealing private signing keys in the store.
     pub kek_file: Option<PathBuf>,
+    /// Seconds a client has to send a request head.
+    pub header_read_timeout_secs: Option<u64>,
+    /// Seconds a client has to send a request body, from the end of its head.
+    pub body_read_timeout_secs: Option<u64>,
+    /// Seconds a connection may sit with no request in flight.
+    pub idle_timeout_secs: Option<u64>,
+    /// Most client connections open at once; beyond it new ones queue in
+    /// the listen backlog.
+    pub max_connections: Option<usize>,
+    /// Seconds in-flight requests get to finish once shutdown begins.
+    pub shutdown_grace_secs: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,7 +110,9 @@ impl FileConfig {
         env_overlay!(cfg, lookup;
             listen, issuer, audience, data_dir, database_url, signing_alg, token_lifetime,
             cache_ttl_ms, key_refresh_secs, key_publish_delay_secs, db_max_connections, db_acquire_timeout_ms,
-            log_level, log_format, insecure_http_issuer, resource_hook_url, max_scopes, kek_file);
+            log_level, log_format, insecure_http_issuer, resource_hook_url, max_scopes, kek_file,
+            header_read_timeout_secs, body_read_timeout_secs, idle_timeout_secs, max_connections,
+            shutdown_grace_secs);
         if let Some(raw) = lookup("PORTCULLIS_TRUSTED_PROXIES").filter(|v| !v.is_empty()) {
             cfg.trusted_proxies = Some(
                 raw.split([',', ' '])
@@ -152,6 +167,7 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `None`: `<data_dir>/kek` for SQLite; PostgreSQL needs one set.
     pub kek_file: Option<PathBuf>,
+    pub transport: Limits,
     /// Set by `serve` only: administrative commands never create or retire
     /// signing keys behind a running server's back.
     pub manage_signing_keys: bool,
@@ -205,6 +221,31 @@ impl Config {
             Some("json") => LogFormat::Json,
             Some(other) => return err(format!("log_format: `{other}` is not text or json")),
         };
+        let secs = |key: &str, v: Option<u64>, default: u64, min: u64| {
+            let v = v.unwrap_or(default);
+            if !(min..=3600).contains(&v) {
+                return err(format!("{key}: {v} is outside {min}..=3600 seconds"));
+            }
+            Ok(Duration::from_secs(v))
+        };
+        let max_connections = f.max_connections.unwrap_or(768);
+        if !(1..=1_000_000).contains(&max_connections) {
+            return err(format!(
+                "max_connections: {max_connections} is outside 1..=1000000"
+            ));
+        }
+        let transport = Limits {
+            header_read_timeout: secs(
+                "header_read_timeout_secs",
+                f.header_read_timeout_secs,
+                10,
+                1,
+            )?,
+            body_read_timeout: secs("body_read_timeout_secs", f.body_read_timeout_secs, 30, 1)?,
+            idle_timeout: secs("idle_timeout_secs", f.idle_timeout_secs, 60, 1)?,
+            max_connections,
+            shutdown_grace: secs("shutdown_grace_secs", f.shutdown_grace_secs, 10, 0)?,
+        };
         let config = Self {
             listen,
             issuer,
@@ -227,6 +268,7 @@ impl Config {
                 &f.trusted_proxies.unwrap_or_default(),
             )
             .map_err(|e| ConfigError(format!("trusted_proxies: {e}")))?,
+            transport,
             manage_signing_keys: true,
             resource_hook_url: f
                 .resource_hook_url
@@ -341,6 +383,58 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://portcullis-data/portcullis.db");
         assert_eq!(c.signing_alg, SigningAlg::ES256);
         assert_eq!(c.token_lifetime, 3600);
+        assert_eq!(
+            c.transport,
+            Limits {
+                header_read_timeout: Duration::from_secs(10),
+                body_read_timeout: Duration::from_secs(30),
+                idle_timeout: Duration::from_secs(60),
+                max_connections: 768,
+                shutdown_grace: Duration::from_secs(10),
+            }
+        );
+    }
+
+    #[test]
+    fn transport_limits_from_file_and_environment() {
+        let f = FileConfig::from_toml(
+            "header_read_timeout_secs = 5\nmax_connections = 100\nshutdown_grace_secs = 0",
+            Path::new("x"),
+        )
+        .unwrap()
+        .overlay_env(env(&[
+            ("PORTCULLIS_IDLE_TIMEOUT_SECS", "15"),
+            ("PORTCULLIS_MAX_CONNECTIONS", "200"),
+        ]))
+        .unwrap();
+        let t = Config::from_file(f).unwrap().transport;
+        assert_eq!(t.header_read_timeout, Duration::from_secs(5));
+        assert_eq!(t.body_read_timeout, Duration::from_secs(30));
+        assert_eq!(t.idle_timeout, Duration::from_secs(15));
+        assert_eq!(t.max_connections, 200);
+        assert_eq!(t.shutdown_grace, Duration::ZERO);
+        let bad = |f: FileConfig| Config::from_file(f).unwrap_err().0;
+        assert!(
+            bad(FileConfig {
+                header_read_timeout_secs: Some(0),
+                ..Default::default()
+            })
+            .contains("header_read_timeout_secs")
+        );
+        assert!(
+            bad(FileConfig {
+                max_connections: Some(0),
+                ..Default::default()
+            })
+            .contains("max_connections")
+        );
+        assert!(
+            bad(FileConfig {
+                idle_timeout_secs: Some(86_400),
+                ..Default::default()
+            })
+            .contains("idle_timeout_secs")
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod config;
 mod hook;
 pub mod logging;
 pub mod private_files;
+pub mod transport;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -126,8 +127,9 @@ pub struct Running {
 }
 
 impl Running {
-    /// Stops accepting connections, lets in-flight requests finish, and
-    /// waits until they have.
+    /// Stops accepting connections, closes idle ones, lets in-flight
+    /// requests finish, and waits until they have or the shutdown grace has
+    /// passed; connections still open then are dropped.
     pub async fn shutdown(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
         self.task
@@ -163,19 +165,10 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         .unwrap_or_else(|| format!("http://localhost:{}", addr.port()));
     let store = open_store(config).await?;
     let server = auth_server(config, store, &issuer).await?;
-    let (shutdown, mut stop) = watch::channel(false);
+    let (shutdown, stop) = watch::channel(false);
     spawn_maintenance(server.clone(), config.key_refresh, shutdown.subscribe());
     let app = portcullis_http::router(portcullis_http::AppState::new(server.clone()));
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stop.wait_for(|s| *s).await;
-        })
-        .await
-    });
+    let task = tokio::spawn(transport::serve(listener, app, config.transport, stop));
     Ok(Running {
         addr,
         issuer,

@@ -30,9 +30,13 @@ pub async fn run(mut file: FileConfig, args: Args) -> CliResult {
         _ => {}
     }
     let stop = running.stopper();
+    let grace_secs = config.transport.shutdown_grace.as_secs();
     tokio::spawn(async move {
         shutdown_signal().await;
-        tracing::info!("shutting down: finishing in-flight requests");
+        tracing::info!(
+            grace_secs,
+            "shutting down: finishing in-flight requests, dropping what is left after the grace"
+        );
         let _ = stop.send(true);
     });
     running.wait().await?;

@@ -22,6 +22,7 @@ mod postgres;
 mod revoke;
 mod scope_grants;
 mod serve;
+mod slow;
 mod support;
 mod throttle;
 mod token;
