@@ -43,6 +43,7 @@ impl AppState {
 
 /// The router `main` serves, and the one every test drives.
 pub fn router(state: AppState) -> Router {
+    let trusted = std::sync::Arc::new(state.server.settings().trusted_proxies.clone());
     Router::new()
         .merge(routes::router(state.server.clone()))
         .with_state(state)
@@ -51,11 +52,27 @@ pub fn router(state: AppState) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 // The path only: query strings may carry tokens.
-                .make_span_with(|req: &Request<_>| {
+                .make_span_with(move |req: &Request<_>| {
+                    // The client as throttling sees it: the peer, or behind
+                    // a trusted proxy the address it forwarded.
+                    let client = req
+                        .extensions()
+                        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                        .map(|c| {
+                            let header = |n| req.headers().get(n).and_then(|v| v.to_str().ok());
+                            portcullis_core::proxy::client_address(
+                                c.0.ip(),
+                                header("forwarded"),
+                                header("x-forwarded-for"),
+                                &trusted,
+                            )
+                            .to_string()
+                        });
                     tracing::info_span!(
                         "request",
                         method = %req.method(),
                         path = req.uri().path(),
+                        client = client.as_deref().unwrap_or("unknown"),
                         client_id = tracing::field::Empty,
                     )
                 })

@@ -187,6 +187,10 @@ async fn secrets_and_tokens_never_reach_the_log() {
     let log = log.join("\n") + &stderr;
     assert!(log.contains("/oauth/token"), "requests are logged: {log}");
     assert!(log.contains(&id), "the client id is logged");
+    assert!(
+        log.contains("client=\"127.0.0.1\"") || log.contains("\"client\":\"127.0.0.1\""),
+        "the client address is logged: {log}"
+    );
     for secret_value in [
         secret.as_str(),
         token.as_str(),
