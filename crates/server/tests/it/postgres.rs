@@ -289,18 +289,22 @@ async fn a_database_outage_answers_503_quickly_and_recovers_by_itself() {
         !text.contains("sqlx") && !text.contains("connection"),
         "no driver text: {text}"
     );
-    assert!(
-        took < Duration::from_secs(5),
-        "answered in {took:?}, not a hang"
-    );
+    // Bounded by db_acquire_timeout_ms (1 s here), with a margin for a
+    // loaded machine: never a hang, never several timeouts in a row.
+    let bound = Duration::from_millis(2000);
+    assert!(took < bound, "introspection answered in {took:?}");
+    let started = Instant::now();
     let res = s
         .post_form("/oauth/token", &c, &[("grant_type", "client_credentials")])
         .await;
+    let took = started.elapsed();
     assert_eq!(res.status(), 503);
-    assert_eq!(
-        s.http.get(s.url("/readyz")).send().await.unwrap().status(),
-        503
-    );
+    assert!(took < bound, "client credentials answered in {took:?}");
+    let started = Instant::now();
+    let ready = s.http.get(s.url("/readyz")).send().await.unwrap().status();
+    let took = started.elapsed();
+    assert!(took < bound, "/readyz answered in {took:?}");
+    assert_eq!(ready, 503);
     assert_eq!(
         s.http.get(s.url("/healthz")).send().await.unwrap().status(),
         200
