@@ -7,8 +7,8 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -134,6 +134,10 @@ fn is_connection_error(e: &std::io::Error) -> bool {
     )
 }
 
+/// A connection's activity, shared by its requests and its idle timer.
+/// Uncontended (one connection's requests), so a plain mutex.
+type Shared = Arc<Mutex<Activity>>;
+
 /// What a connection is doing, for its idle timer.
 #[derive(Debug, Clone, Copy)]
 struct Activity {
@@ -159,7 +163,7 @@ async fn connection(
     mut stop: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
 ) {
-    let activity = Arc::new(watch::Sender::new(Activity {
+    let activity: Shared = Arc::new(Mutex::new(Activity {
         in_flight: 0,
         requests: 0,
         quiet_since: Instant::now(),
@@ -177,7 +181,7 @@ async fn connection(
         })
     };
     let mut conn = pin!(builder.serve_connection(TokioIo::new(tcp), service));
-    let mut expiry = pin!(expiry(activity.subscribe(), limits));
+    let mut expiry = pin!(expiry(activity.clone(), limits));
     let mut give_up = pin!(tokio::time::sleep(Duration::MAX / 4));
     let mut draining = false;
     let mut stopping = false;
@@ -221,31 +225,32 @@ async fn connection(
 /// own header timer only starts once HTTP/1.1 has been recognised, so a
 /// client that connects and sends nothing (or half an HTTP/2 preface) is
 /// caught here.
-async fn expiry(mut activity: watch::Receiver<Activity>, limits: Limits) -> Expiry {
+///
+/// It sleeps until the deadline the activity implies and then looks again,
+/// rather than being woken by every request: a busy keep-alive connection
+/// costs no timer work per request.
+async fn expiry(activity: Shared, limits: Limits) -> Expiry {
     loop {
-        let now = *activity.borrow_and_update();
-        let due = if now.in_flight > 0 {
-            None
-        } else if now.requests == 0 {
-            Some((now.quiet_since + limits.header_read_timeout, Expiry::Silent))
+        let seen = activity.lock().map_or_else(|p| *p.into_inner(), |a| *a);
+        let (at, why) = if seen.in_flight > 0 {
+            (Instant::now() + limits.idle_timeout, None)
+        } else if seen.requests == 0 {
+            (
+                seen.quiet_since + limits.header_read_timeout,
+                Some(Expiry::Silent),
+            )
         } else {
-            Some((now.quiet_since + limits.idle_timeout, Expiry::Idle))
+            (seen.quiet_since + limits.idle_timeout, Some(Expiry::Idle))
         };
-        match due {
-            None => {
-                if activity.changed().await.is_err() {
-                    std::future::pending::<()>().await;
-                }
-            }
-            Some((at, why)) => {
-                tokio::select! {
-                    _ = tokio::time::sleep_until(at) => return why,
-                    changed = activity.changed() => if changed.is_err() {
-                        tokio::time::sleep_until(at).await;
-                        return why;
-                    },
-                }
-            }
+        tokio::time::sleep_until(at).await;
+        let now = activity.lock().map_or_else(|p| *p.into_inner(), |a| *a);
+        let unchanged = now.in_flight == 0
+            && now.requests == seen.requests
+            && now.quiet_since == seen.quiet_since;
+        if let Some(why) = why
+            && unchanged
+        {
+            return why;
         }
     }
 }
@@ -255,7 +260,7 @@ async fn handle(
     mut req: Request<Incoming>,
     remote: SocketAddr,
     body_read_timeout: Duration,
-    activity: Arc<watch::Sender<Activity>>,
+    activity: Shared,
 ) -> Result<Response<Tracked>, Infallible> {
     let guard = InFlight::enter(activity);
     let http1 = req.version() < Version::HTTP_2;
@@ -310,11 +315,16 @@ fn body_timeout_response(limit: Duration, http1: bool) -> Response<Body> {
 
 /// Counts a request as in flight until its response body is dropped, i.e.
 /// written out or abandoned.
-struct InFlight(Arc<watch::Sender<Activity>>);
+struct InFlight(Shared);
+
+fn update(activity: &Shared, f: impl FnOnce(&mut Activity)) {
+    let mut a = activity.lock().unwrap_or_else(|p| p.into_inner());
+    f(&mut a);
+}
 
 impl InFlight {
-    fn enter(activity: Arc<watch::Sender<Activity>>) -> Self {
-        activity.send_modify(|a| {
+    fn enter(activity: Shared) -> Self {
+        update(&activity, |a| {
             a.in_flight += 1;
             a.requests += 1;
         });
@@ -324,7 +334,7 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.send_modify(|a| {
+        update(&self.0, |a| {
             a.in_flight -= 1;
             if a.in_flight == 0 {
                 a.quiet_since = Instant::now();
