@@ -79,25 +79,10 @@ impl AuthServer {
 }
 
 impl Acting<'_> {
-    pub fn actor(&self) -> &Actor {
-        &self.actor
-    }
-
-    pub fn is_admin(&self) -> bool {
-        matches!(
-            self.actor,
-            Actor::Operator | Actor::User { admin: true, .. }
-        )
-    }
-
     /// The policy's answer, for surfaces that show or hide a control
     /// before any operation is attempted.
     pub fn allowed(&self, action: Action<'_>) -> Result<(), RegistryError> {
         Ok(policy::decide(&self.actor, action)?)
-    }
-
-    fn allow(&self, action: Action<'_>) -> Result<(), RegistryError> {
-        self.allowed(action)
     }
 
     /// May the actor see this object? Answers `false` rather than an error,
@@ -121,7 +106,7 @@ impl Acting<'_> {
         let defs = self.defs().await?;
         for s in scopes {
             if let Some(def) = defs.get(s.split_resource().0) {
-                self.allow(Action::AllowScope(def))?;
+                self.allowed(Action::AllowScope(def))?;
             }
         }
         Ok(())
@@ -130,7 +115,7 @@ impl Acting<'_> {
     // Clients.
 
     pub async fn list_clients(&self) -> Result<Vec<Client>, RegistryError> {
-        self.allow(Action::ListClients)?;
+        self.allowed(Action::ListClients)?;
         let all = self.server.store.list_clients().await?;
         Ok(all
             .into_iter()
@@ -146,19 +131,19 @@ impl Acting<'_> {
             .find_client(id)
             .await?
             .ok_or_else(not_found)?;
-        self.allow(Action::ReadClient(Ownership(client.owner.as_ref())))?;
+        self.allowed(Action::ReadClient(Ownership(client.owner.as_ref())))?;
         Ok(client)
     }
 
     async fn changeable_client(&self, id: &ClientId) -> Result<Client, RegistryError> {
         let client = self.client(id).await?;
-        self.allow(Action::ChangeClient(Ownership(client.owner.as_ref())))?;
+        self.allowed(Action::ChangeClient(Ownership(client.owner.as_ref())))?;
         Ok(client)
     }
 
     pub async fn register_client(&self, spec: ClientSpec) -> Result<CreatedClient, RegistryError> {
-        self.allow(Action::RegisterClient)?;
-        self.allow(Action::RegisterClientFor(spec.owner.as_ref()))?;
+        self.allowed(Action::RegisterClient)?;
+        self.allowed(Action::RegisterClientFor(spec.owner.as_ref()))?;
         self.allow_scopes(spec.scopes.iter()).await?;
         self.server.register_client(spec).await
     }
@@ -203,19 +188,33 @@ impl Acting<'_> {
         })
     }
 
+    /// One read of the clients for the whole list, not one per
+    /// client-owned key.
     pub async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, RegistryError> {
-        self.allow(Action::ListApiKeys)?;
-        let mut out = Vec::new();
-        for k in self.server.store.list_api_keys().await? {
-            let by = self.key_ownership(&k.owner).await?;
-            if self.may(Action::ReadApiKey(Ownership(by.as_ref()))) {
-                out.push(k);
-            }
-        }
-        Ok(out)
+        self.allowed(Action::ListApiKeys)?;
+        let client_owners: std::collections::HashMap<ClientId, Option<UserId>> = self
+            .server
+            .store
+            .list_clients()
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.owner))
+            .collect();
+        let keys = self.server.store.list_api_keys().await?;
+        Ok(keys
+            .into_iter()
+            .filter(|k| {
+                let by = match &k.owner {
+                    Owner::User(u) => Some(u),
+                    Owner::Client(c) => client_owners.get(c).and_then(Option::as_ref),
+                };
+                self.may(Action::ReadApiKey(Ownership(by)))
+            })
+            .collect())
     }
 
-    pub async fn api_key(&self, id: &str) -> Result<ApiKeyRecord, RegistryError> {
+    /// The key and the user who answers for it, if the actor may see it.
+    async fn visible_key(&self, id: &str) -> Result<(ApiKeyRecord, Option<UserId>), RegistryError> {
         let key = self
             .server
             .store
@@ -223,33 +222,36 @@ impl Acting<'_> {
             .await?
             .ok_or_else(|| RegistryError::NotFound("API key".into()))?;
         let by = self.key_ownership(&key.owner).await?;
-        self.allow(Action::ReadApiKey(Ownership(by.as_ref())))?;
-        Ok(key)
+        self.allowed(Action::ReadApiKey(Ownership(by.as_ref())))?;
+        Ok((key, by))
+    }
+
+    pub async fn api_key(&self, id: &str) -> Result<ApiKeyRecord, RegistryError> {
+        Ok(self.visible_key(id).await?.0)
     }
 
     pub async fn create_api_key(&self, spec: ApiKeySpec) -> Result<CreatedApiKey, RegistryError> {
         let by = self.key_ownership(&spec.owner).await?;
-        self.allow(Action::CreateApiKey(Ownership(by.as_ref())))?;
+        self.allowed(Action::CreateApiKey(Ownership(by.as_ref())))?;
         self.allow_scopes(spec.scopes.iter()).await?;
         self.server.create_api_key(spec).await
     }
 
     pub async fn revoke_api_key(&self, id: &str) -> Result<(), RegistryError> {
-        let key = self.api_key(id).await?;
-        let by = self.key_ownership(&key.owner).await?;
-        self.allow(Action::RevokeApiKey(Ownership(by.as_ref())))?;
+        let (_, by) = self.visible_key(id).await?;
+        self.allowed(Action::RevokeApiKey(Ownership(by.as_ref())))?;
         self.server.revoke_api_key(id).await
     }
 
     // Users.
 
     pub async fn list_users(&self) -> Result<Vec<User>, RegistryError> {
-        self.allow(Action::ListUsers)?;
+        self.allowed(Action::ListUsers)?;
         Ok(self.server.store.list_users().await?)
     }
 
     pub async fn user(&self, id: &UserId) -> Result<User, RegistryError> {
-        self.allow(Action::ReadUser(id))?;
+        self.allowed(Action::ReadUser(id))?;
         self.server
             .store
             .find_user(id)
@@ -259,8 +261,13 @@ impl Acting<'_> {
 
     pub async fn user_by_name(&self, username: &str) -> Result<User, RegistryError> {
         let user = self.server.find_user_by_name(username).await?;
-        self.allow(Action::ReadUser(&user.id))?;
-        Ok(user)
+        // The same answer as for a missing user: names are not enumerable.
+        match self.allowed(Action::ReadUser(&user.id)) {
+            Err(RegistryError::NotFound(_)) => {
+                Err(RegistryError::NotFound(format!("user `{username}`")))
+            }
+            other => other.map(|()| user),
+        }
     }
 
     pub async fn create_user(
@@ -269,12 +276,12 @@ impl Acting<'_> {
         password: &str,
         admin: bool,
     ) -> Result<User, RegistryError> {
-        self.allow(Action::ManageUsers)?;
+        self.allowed(Action::ManageUsers)?;
         self.server.create_user(username, password, admin).await
     }
 
     pub async fn set_password(&self, id: &UserId, password: &str) -> Result<(), RegistryError> {
-        self.allow(Action::ManageUsers)?;
+        self.allowed(Action::ManageUsers)?;
         let user = self.user(id).await?;
         self.server.set_password(&user, password).await
     }
@@ -284,7 +291,7 @@ impl Acting<'_> {
         id: &UserId,
         disabled: bool,
     ) -> Result<(), RegistryError> {
-        self.allow(Action::ManageUsers)?;
+        self.allowed(Action::ManageUsers)?;
         let user = self.user(id).await?;
         self.server.set_user_disabled(&user, disabled).await
     }
@@ -292,7 +299,7 @@ impl Acting<'_> {
     // Scopes.
 
     pub async fn list_scopes(&self) -> Result<Vec<crate::model::ScopeDefinition>, RegistryError> {
-        self.allow(Action::ReadScopes)?;
+        self.allowed(Action::ReadScopes)?;
         Ok(self.server.store.list_scopes().await?)
     }
 
@@ -300,14 +307,14 @@ impl Acting<'_> {
         &self,
         spec: ScopeSpec,
     ) -> Result<crate::model::ScopeDefinition, RegistryError> {
-        self.allow(Action::DefineScope)?;
+        self.allowed(Action::DefineScope)?;
         self.server.define_scope(spec).await
     }
 
     // Consents.
 
     pub async fn consents(&self, user: &UserId) -> Result<Vec<Consent>, RegistryError> {
-        self.allow(Action::ReadConsents(user))?;
+        self.allowed(Action::ReadConsents(user))?;
         Ok(self.server.store.list_consents(user).await?)
     }
 
@@ -322,7 +329,7 @@ impl Acting<'_> {
             .await?
             .filter(|c| c.revoked_at.is_none())
             .ok_or_else(not_found)?;
-        self.allow(Action::RevokeConsent(&consent.user_id))?;
+        self.allowed(Action::RevokeConsent(&consent.user_id))?;
         self.server.revoke_consent(&consent.user_id, id).await?;
         Ok(())
     }
@@ -330,13 +337,13 @@ impl Acting<'_> {
     // Signing keys.
 
     pub async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>, RegistryError> {
-        self.allow(Action::ReadSigningKeys)?;
+        self.allowed(Action::ReadSigningKeys)?;
         Ok(self.server.store.list_signing_keys().await?)
     }
 
     /// Moves every private signing key under a new key-encryption key.
     pub async fn rewrap_signing_keys(&self, new: &crate::kek::Kek) -> Result<usize, RegistryError> {
-        self.allow(Action::RotateSigningKey)?;
+        self.allowed(Action::RotateSigningKey)?;
         self.server
             .rewrap_keys(new)
             .await
@@ -348,7 +355,7 @@ impl Acting<'_> {
         alg: Option<SigningAlg>,
         publish_delay: i64,
     ) -> Result<SigningKeyRecord, RegistryError> {
-        self.allow(Action::RotateSigningKey)?;
+        self.allowed(Action::RotateSigningKey)?;
         self.server
             .rotate_signing_key(alg, publish_delay)
             .await

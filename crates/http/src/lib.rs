@@ -54,7 +54,8 @@ pub fn router(state: AppState) -> Router {
                 // The path only: query strings may carry tokens.
                 .make_span_with(move |req: &Request<_>| {
                     // The client as throttling sees it: the peer, or behind
-                    // a trusted proxy the address it forwarded.
+                    // a trusted proxy the address it forwarded. Recorded as
+                    // a value, formatted only if the span is logged.
                     let client = req
                         .extensions()
                         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -66,15 +67,18 @@ pub fn router(state: AppState) -> Router {
                                 header("x-forwarded-for"),
                                 &trusted,
                             )
-                            .to_string()
                         });
-                    tracing::info_span!(
+                    let span = tracing::info_span!(
                         "request",
                         method = %req.method(),
                         path = req.uri().path(),
-                        client = client.as_deref().unwrap_or("unknown"),
+                        client = tracing::field::Empty,
                         client_id = tracing::field::Empty,
-                    )
+                    );
+                    if let Some(ip) = client {
+                        span.record("client", tracing::field::display(ip));
+                    }
+                    span
                 })
                 .on_request(())
                 .on_response(|res: &Response<_>, latency: Duration, _span: &Span| {

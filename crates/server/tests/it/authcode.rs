@@ -848,7 +848,7 @@ async fn login_never_redirects_off_site() {
 
 /// A provider endpoint that answers whether a user may grant a permission
 /// on a resource: only `AZTH74V2` is theirs.
-async fn ownership_hook() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+pub async fn ownership_hook() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
     use axum::routing::post;
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = seen.clone();

@@ -573,32 +573,9 @@ async fn existing_grants_keep_working_but_changes_are_checked() {
     assert_eq!(st, 403);
 }
 
-/// A provider endpoint recording what it is asked; only `AZTH74V2` is
-/// anyone's.
-async fn hook() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
-    use axum::routing::post;
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let log = seen.clone();
-    let app = axum::Router::new().route(
-        "/may-grant",
-        post(move |axum::Json(body): axum::Json<Value>| {
-            let log = log.clone();
-            async move {
-                let allowed = body["resource"] == "AZTH74V2";
-                log.lock().unwrap().push(body);
-                axum::Json(json!({ "allowed": allowed }))
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/may-grant", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, seen)
-}
-
 #[tokio::test]
 async fn client_credentials_never_carry_user_approved_permissions() {
-    let (url, seen) = hook().await;
+    let (url, seen) = crate::authcode::ownership_hook().await;
     let s = TestServer::start_with(|f| {
         f.resource_hook_url = Some(url);
         f.cache_ttl_ms = Some(0);
@@ -655,7 +632,7 @@ async fn client_credentials_never_carry_user_approved_permissions() {
 
 #[tokio::test]
 async fn api_keys_never_carry_user_approved_permissions() {
-    let (url, seen) = hook().await;
+    let (url, seen) = crate::authcode::ownership_hook().await;
     let s = TestServer::start_with(|f| f.resource_hook_url = Some(url)).await;
     let w = world(&s).await;
     let (_, admin) = key_of(&s, Owner::User(w.root.clone()), "portcullis:admin").await;

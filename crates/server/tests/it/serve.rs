@@ -188,7 +188,7 @@ async fn secrets_and_tokens_never_reach_the_log() {
     assert!(log.contains("/oauth/token"), "requests are logged: {log}");
     assert!(log.contains(&id), "the client id is logged");
     assert!(
-        log.contains("client=\"127.0.0.1\"") || log.contains("\"client\":\"127.0.0.1\""),
+        log.contains("client=127.0.0.1") || log.contains("\"client\":\"127.0.0.1\""),
         "the client address is logged: {log}"
     );
     for secret_value in [

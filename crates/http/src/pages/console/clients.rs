@@ -149,10 +149,7 @@ pub(super) async fn rotate_secret(
             };
             page(&state, &headers, &user, StatusCode::OK, view).await
         }
-        Err(e) => match refusal(e) {
-            Refused::Message(status, msg) => message(status, "Could not rotate the secret", &msg),
-            Refused::Page(res) => res,
-        },
+        Err(e) => refusal_page(e, "Could not rotate the secret"),
     }
 }
 
@@ -166,9 +163,6 @@ pub(super) async fn delete_client(
     match acting(&state, &user).delete_client(&client.id).await {
         Ok(()) => see_other("/console?done=client-deleted"),
         Err(RegistryError::NotFound(_)) => not_found("client"),
-        Err(e) => match refusal(e) {
-            Refused::Message(status, msg) => message(status, "Could not delete the client", &msg),
-            Refused::Page(res) => res,
-        },
+        Err(e) => refusal_page(e, "Could not delete the client"),
     }
 }

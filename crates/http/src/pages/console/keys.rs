@@ -85,9 +85,6 @@ pub(super) async fn revoke_key(
     match acting(&state, &user).revoke_api_key(&key.id).await {
         // Revoking twice lands in the same place.
         Ok(()) | Err(RegistryError::NotFound(_)) => see_other("/console?done=key-revoked"),
-        Err(e) => match refusal(e) {
-            Refused::Message(status, msg) => message(status, "Could not revoke the key", &msg),
-            Refused::Page(res) => res,
-        },
+        Err(e) => refusal_page(e, "Could not revoke the key"),
     }
 }

@@ -292,10 +292,7 @@ async fn page(
     let (all_clients, all_keys, scopes, users) = match loaded {
         Ok(l) => l,
         Err(e) => {
-            return match refusal(e) {
-                Refused::Page(res) => res,
-                Refused::Message(status, msg) => message(status, "Console unavailable", &msg),
-            };
+            return refusal_page(e, "Console unavailable");
         }
     };
     let usernames: HashMap<&str, &str> = users
@@ -449,10 +446,7 @@ fn unless_allowed(state: &AppState, user: &User, action: Action<'_>) -> Option<R
     acting(state, user)
         .allowed(action)
         .err()
-        .map(|e| match refusal(e) {
-            Refused::Message(status, msg) => message(status, "Not allowed", &msg),
-            Refused::Page(res) => res,
-        })
+        .map(|e| refusal_page(e, "Not allowed"))
 }
 
 fn not_found(what: &str) -> Response {
@@ -494,6 +488,29 @@ fn refusal(e: RegistryError) -> Refused {
                 "The server could not do that. Try again later.",
             ))
         }
+    }
+}
+
+/// A refusal as a whole page titled `title`.
+fn refusal_page(e: RegistryError, title: &str) -> Response {
+    match refusal(e) {
+        Refused::Message(status, msg) => message(status, title, &msg),
+        Refused::Page(res) => res,
+    }
+}
+
+/// A refusal to show beside a form, with its status; not being allowed at
+/// all, or a failed store, is a whole page instead.
+// The page is answered at once, as with `checked_form`: boxing it would
+// only add an allocation.
+#[allow(clippy::result_large_err)]
+fn form_refusal(e: RegistryError) -> Result<(StatusCode, String), Response> {
+    match refusal(e) {
+        Refused::Message(StatusCode::FORBIDDEN, msg) => {
+            Err(message(StatusCode::FORBIDDEN, "Not allowed", &msg))
+        }
+        Refused::Message(status, msg) => Ok((status, msg)),
+        Refused::Page(res) => Err(res),
     }
 }
 

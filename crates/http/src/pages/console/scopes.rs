@@ -39,12 +39,9 @@ pub(super) async fn define_scope(
     match acting(&state, &user).define_scope(spec).await {
         Ok(_) => see_other("/console?done=scope-defined#scopes"),
         Err(e) => {
-            let (status, msg) = match refusal(e) {
-                Refused::Message(StatusCode::FORBIDDEN, msg) => {
-                    return message(StatusCode::FORBIDDEN, "Not allowed", &msg);
-                }
-                Refused::Message(status, msg) => (status, msg),
-                Refused::Page(res) => return res,
+            let (status, msg) = match form_refusal(e) {
+                Ok(shown) => shown,
+                Err(page) => return page,
             };
             let view = View {
                 scope_form: input,

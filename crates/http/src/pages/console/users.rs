@@ -26,12 +26,9 @@ pub(super) async fn create_user(
     {
         Ok(_) => see_other("/console?done=user-created#users"),
         Err(e) => {
-            let (status, msg) = match refusal(e) {
-                Refused::Message(StatusCode::FORBIDDEN, msg) => {
-                    return message(StatusCode::FORBIDDEN, "Not allowed", &msg);
-                }
-                Refused::Message(status, msg) => (status, msg),
-                Refused::Page(res) => return res,
+            let (status, msg) = match form_refusal(e) {
+                Ok(shown) => shown,
+                Err(page) => return page,
             };
             let view = View {
                 user_form: input,
@@ -68,10 +65,7 @@ pub(super) async fn set_disabled(
         Ok(()) if disabled => see_other("/console?done=user-disabled#users"),
         Ok(()) => see_other("/console?done=user-enabled#users"),
         Err(RegistryError::NotFound(_)) => not_found("user"),
-        Err(e) => match refusal(e) {
-            Refused::Message(status, msg) => message(status, "Could not change the user", &msg),
-            Refused::Page(res) => res,
-        },
+        Err(e) => refusal_page(e, "Could not change the user"),
     }
 }
 
