@@ -15,6 +15,9 @@ pub struct Client {
     pub redirect_uris: Vec<RedirectUri>,
     pub grant_types: Vec<GrantType>,
     pub scopes: ScopeSet,
+    /// What a request without `scope` gets (RFC 6749 §3.3); `None` means
+    /// every plain scope in `scopes`.
+    pub default_scopes: Option<ScopeSet>,
     /// Access-token lifetime in seconds; `None` means the server default.
     pub token_lifetime: Option<i64>,
     /// PKCE on the authorization-code grant. Always true for public clients.
@@ -79,6 +82,9 @@ pub struct ScopeDefinition {
     /// when set, clients (client_credentials) and API keys may hold it too,
     /// each grant still asked of the resource hook.
     pub machine_grantable: bool,
+    /// Named in the metadata's `scopes_supported`. An unlisted scope works
+    /// the same; it is just not advertised.
+    pub listed: bool,
     pub created_at: i64,
 }
 

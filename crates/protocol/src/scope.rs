@@ -102,6 +102,19 @@ impl ScopeSet {
     pub fn insert(&mut self, scope: Scope) {
         self.0.insert(scope);
     }
+
+    /// Takes `scope` out; whether it was there.
+    pub fn remove(&mut self, scope: &str) -> bool {
+        let before = self.0.len();
+        self.0.retain(|s| s.as_str() != scope);
+        self.0.len() != before
+    }
+
+    /// The set without `scope`.
+    pub fn without(mut self, scope: &str) -> Self {
+        self.remove(scope);
+        self
+    }
 }
 
 impl FromIterator<Scope> for ScopeSet {

@@ -29,7 +29,7 @@ use portcullis_core::model::{Client, ScopeDefinition, SigningKeyRecord};
 use portcullis_core::store::{
     ClientStore, KeyStore, RevocationStore, ScopeStore, Store, StoreError,
 };
-use portcullis_protocol::{ClientId, Jti, KeyId, SecretHash, UserId};
+use portcullis_protocol::{ClientId, Jti, KeyId, ScopeSet, SecretHash, UserId};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -197,8 +197,8 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
 impl ClientStore for SqlStore {
     async fn insert_client(&self, c: &Client) -> Result<(), StoreError> {
         const SQL: &str = "INSERT INTO clients (id, name, secret_hash, redirect_uris, grant_types, \
-             scopes, token_lifetime, require_pkce, owner, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+             scopes, token_lifetime, require_pkce, owner, created_at, updated_at, default_scopes) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
         let secret = c.secret_hash.map(|h| h.as_bytes().to_vec());
         on_pool!(self, p => sqlx::query(SQL)
             .bind(c.id.as_str())
@@ -212,6 +212,7 @@ impl ClientStore for SqlStore {
             .bind(c.owner.as_ref().map(UserId::as_str))
             .bind(c.created_at)
             .bind(c.updated_at)
+            .bind(c.default_scopes.as_ref().map(ScopeSet::to_string))
             .execute(p)
             .await
             .map(|_| ())
@@ -237,8 +238,8 @@ impl ClientStore for SqlStore {
 
     async fn update_client(&self, c: &Client) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE clients SET name = $2, redirect_uris = $3, grant_types = $4, \
-             scopes = $5, token_lifetime = $6, require_pkce = $7, owner = $8, updated_at = $9 \
-             WHERE id = $1";
+             scopes = $5, token_lifetime = $6, require_pkce = $7, owner = $8, updated_at = $9, \
+             default_scopes = $10 WHERE id = $1";
         on_pool!(self, p => sqlx::query(SQL)
             .bind(c.id.as_str())
             .bind(&c.name)
@@ -249,6 +250,7 @@ impl ClientStore for SqlStore {
             .bind(c.require_pkce)
             .bind(c.owner.as_ref().map(UserId::as_str))
             .bind(c.updated_at)
+            .bind(c.default_scopes.as_ref().map(ScopeSet::to_string))
             .execute(p)
             .await
             .map(|r| r.rows_affected() == 1)
@@ -289,17 +291,18 @@ impl ClientStore for SqlStore {
 impl ScopeStore for SqlStore {
     async fn upsert_scope(&self, d: &ScopeDefinition) -> Result<(), StoreError> {
         const SQL: &str = "INSERT INTO scope_definitions \
-             (name, description, requires_resource, grant_policy, machine_grantable, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
+             (name, description, requires_resource, grant_policy, machine_grantable, listed, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (name) DO UPDATE SET description = excluded.description, \
              requires_resource = excluded.requires_resource, grant_policy = excluded.grant_policy, \
-             machine_grantable = excluded.machine_grantable";
+             machine_grantable = excluded.machine_grantable, listed = excluded.listed";
         on_pool!(self, p => sqlx::query(SQL)
             .bind(&d.name)
             .bind(&d.description)
             .bind(d.requires_resource)
             .bind(d.grant_policy.as_str())
             .bind(d.machine_grantable)
+            .bind(d.listed)
             .bind(d.created_at)
             .execute(p)
             .await

@@ -42,6 +42,7 @@ pub(crate) struct ClientRow {
     redirect_uris: String,
     grant_types: String,
     scopes: String,
+    default_scopes: Option<String>,
     token_lifetime: Option<i64>,
     require_pkce: bool,
     owner: Option<String>,
@@ -70,6 +71,12 @@ impl ClientRow {
             grant_types: split(&self.grant_types, "grant type")?,
             scopes: ScopeSet::parse(&self.scopes)
                 .map_err(|e| StoreError::Other(format!("client {}: {e}", self.id)))?,
+            default_scopes: self
+                .default_scopes
+                .as_deref()
+                .map(ScopeSet::parse)
+                .transpose()
+                .map_err(|e| StoreError::Other(format!("client {} defaults: {e}", self.id)))?,
             id: ClientId::new(self.id),
             name: self.name,
             secret_hash,
@@ -90,6 +97,7 @@ pub(crate) struct ScopeRow {
     requires_resource: bool,
     grant_policy: String,
     machine_grantable: bool,
+    listed: bool,
     created_at: i64,
 }
 
@@ -106,6 +114,7 @@ impl ScopeRow {
             description: self.description,
             requires_resource: self.requires_resource,
             machine_grantable: self.machine_grantable,
+            listed: self.listed,
             created_at: self.created_at,
         })
     }

@@ -42,6 +42,7 @@ fn client(id: &str) -> Client {
         ],
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         scopes: ScopeSet::parse("read ADDON__X1").unwrap(),
+        default_scopes: None,
         token_lifetime: Some(600),
         require_pkce: true,
         owner: Some(UserId::new("alice")),
@@ -71,10 +72,19 @@ async fn clients_round_trip_update_rotate_and_delete() {
         };
         s.insert_client(&public).await.unwrap();
         assert_eq!(s.list_clients().await.unwrap().len(), 2);
+        // No defaults is not the same as the default defaults.
+        let strict = Client {
+            default_scopes: Some(ScopeSet::default()),
+            ..client("c3")
+        };
+        s.insert_client(&strict).await.unwrap();
+        assert_eq!(s.find_client(&strict.id).await.unwrap().unwrap(), strict);
+        assert!(s.delete_client(&strict.id).await.unwrap());
 
         let updated = Client {
             name: "Acme 2".into(),
             scopes: ScopeSet::parse("read").unwrap(),
+            default_scopes: Some(ScopeSet::parse("read").unwrap()),
             token_lifetime: None,
             updated_at: 20,
             ..c.clone()
@@ -109,6 +119,7 @@ async fn scope_definitions_upsert() {
             requires_resource: false,
             grant_policy: GrantPolicy::Restricted,
             machine_grantable: false,
+            listed: true,
             created_at: 1,
         };
         s.upsert_scope(&d).await.unwrap();
@@ -117,6 +128,7 @@ async fn scope_definitions_upsert() {
             requires_resource: true,
             grant_policy: GrantPolicy::SelfService,
             machine_grantable: true,
+            listed: false,
             ..d.clone()
         })
         .await
