@@ -206,9 +206,12 @@ impl AuthServer {
         let defs = self.scope_definitions().await?;
         let scopes = scope_policy::resolve(
             requested.as_ref(),
-            &client.scopes,
+            &scope_policy::Grantee {
+                // Only the code flow brings a refresh token.
+                refreshable: response_type == ResponseType::Code,
+                ..scope_policy::Grantee::of(&client, scope_policy::Delegation::User)
+            },
             &defs,
-            scope_policy::Delegation::User,
             self.settings.max_scopes,
         )
         .map_err(fail)?;
@@ -387,10 +390,13 @@ impl AuthServer {
                 let (name, resource) = s.split_resource();
                 ScopeView {
                     scope: s.to_string(),
-                    description: defs
-                        .get(name)
-                        .map(|d| d.description.clone())
-                        .unwrap_or_else(|| name.to_owned()),
+                    description: match defs.get(name) {
+                        _ if name == scope_policy::OFFLINE_ACCESS => {
+                            scope_policy::OFFLINE_ACCESS_DESCRIPTION.to_owned()
+                        }
+                        Some(d) => d.description.clone(),
+                        None => name.to_owned(),
+                    },
                     resource: resource.map(str::to_owned),
                 }
             })

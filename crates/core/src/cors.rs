@@ -107,6 +107,7 @@ mod tests {
                 .collect(),
             grant_types: vec![],
             scopes: ScopeSet::default(),
+            default_scopes: None,
             token_lifetime: None,
             require_pkce: true,
             owner: None,

@@ -3,6 +3,7 @@
 //! implements the traits in [`store`].
 
 pub mod admin;
+pub mod advertised;
 pub mod api_keys;
 pub mod authorize;
 pub mod batch;

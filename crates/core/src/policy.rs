@@ -138,6 +138,7 @@ mod tests {
             requires_resource: false,
             grant_policy: policy,
             machine_grantable: false,
+            listed: true,
             created_at: 0,
         }
     }

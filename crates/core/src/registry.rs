@@ -35,6 +35,8 @@ pub struct ScopeSpec {
     pub requires_resource: bool,
     pub grant_policy: GrantPolicy,
     pub machine_grantable: bool,
+    /// Named in the metadata's `scopes_supported`.
+    pub listed: bool,
 }
 
 impl ScopeSpec {
@@ -46,6 +48,7 @@ impl ScopeSpec {
             requires_resource: false,
             grant_policy: GrantPolicy::Restricted,
             machine_grantable: false,
+            listed: true,
         }
     }
 }
@@ -56,6 +59,8 @@ pub struct ClientSpec {
     pub name: String,
     pub grant_types: Vec<GrantType>,
     pub scopes: ScopeSet,
+    /// What a request without `scope` gets; `None`: every plain scope.
+    pub default_scopes: Option<ScopeSet>,
     pub redirect_uris: Vec<RedirectUri>,
     pub public: bool,
     pub token_lifetime: Option<i64>,
@@ -71,6 +76,7 @@ pub struct ClientUpdate {
     pub name: Option<String>,
     pub grant_types: Option<Vec<GrantType>>,
     pub scopes: Option<ScopeSet>,
+    pub default_scopes: Option<Option<ScopeSet>>,
     pub redirect_uris: Option<Vec<RedirectUri>>,
     pub token_lifetime: Option<Option<i64>>,
     pub require_pkce: Option<bool>,
@@ -97,6 +103,7 @@ impl AuthServer {
             redirect_uris: spec.redirect_uris,
             grant_types: spec.grant_types,
             scopes: spec.scopes,
+            default_scopes: spec.default_scopes,
             token_lifetime: spec.token_lifetime,
             require_pkce: spec.require_pkce || spec.public,
             owner: spec.owner,
@@ -127,6 +134,9 @@ impl AuthServer {
         }
         if let Some(v) = update.scopes {
             client.scopes = v;
+        }
+        if let Some(v) = update.default_scopes {
+            client.default_scopes = v;
         }
         if let Some(v) = update.redirect_uris {
             client.redirect_uris = v;
@@ -223,6 +233,9 @@ impl AuthServer {
             defs.check_allowable(scope)
                 .map_err(RegistryError::Invalid)?;
         }
+        for scope in c.default_scopes.iter().flat_map(ScopeSet::iter) {
+            crate::scope_policy::check_default(scope, c, &defs).map_err(RegistryError::Invalid)?;
+        }
         Ok(())
     }
 
@@ -239,6 +252,11 @@ impl AuthServer {
         {
             return Err(RegistryError::Invalid(format!(
                 "scope name `{name}` must not contain `__`: it separates a permission from its resource id"
+            )));
+        }
+        if crate::scope_policy::is_builtin(name) {
+            return Err(RegistryError::Invalid(format!(
+                "`{name}` is built into Portcullis and cannot be defined"
             )));
         }
         if spec.machine_grantable && !spec.requires_resource {
@@ -260,6 +278,7 @@ impl AuthServer {
             requires_resource: spec.requires_resource,
             grant_policy: spec.grant_policy,
             machine_grantable: spec.machine_grantable,
+            listed: spec.listed,
             created_at: self.now(),
         };
         self.store.upsert_scope(&def).await?;

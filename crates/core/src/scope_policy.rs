@@ -25,6 +25,9 @@ impl ScopeDefinitions {
     /// `NAME__ID` for one resource.
     pub fn check_allowable(&self, scope: &Scope) -> Result<(), String> {
         match scope.split_resource() {
+            (name, None) if is_builtin(name) => Err(format!(
+                "`{name}` is built in: every client allowed the refresh_token grant may ask for it"
+            )),
             (name, None) => self.get(name).map(|_| ()).ok_or_else(|| {
                 format!("unknown scope `{name}` (define it first with `portcullis scope define`)")
             }),
@@ -88,44 +91,141 @@ fn user_approved(name: &str) -> String {
     )
 }
 
+/// Built in (OpenID Connect Core §11): asking for it asks for a refresh
+/// token. It is granted only where one is issued, and never appears in an
+/// access token's `scope`: it names no permission at any API.
+pub const OFFLINE_ACCESS: &str = "offline_access";
+
+/// What the consent page says of `offline_access`.
+pub const OFFLINE_ACCESS_DESCRIPTION: &str = "Keep access while you are not using the app";
+
+/// The scopes built into Portcullis rather than defined by the operator.
+pub fn is_builtin(name: &str) -> bool {
+    name == OFFLINE_ACCESS
+}
+
+/// The party a request asks scopes for, as far as scopes are concerned.
+#[derive(Debug, Clone, Copy)]
+pub struct Grantee<'a> {
+    /// The scopes the client may be granted.
+    pub allowed: &'a ScopeSet,
+    /// What a request without `scope` gets; `None`: every plain allowed scope.
+    pub defaults: Option<&'a ScopeSet>,
+    pub delegation: Delegation,
+    /// Whether a refresh token comes with this grant, which is what
+    /// `offline_access` asks for.
+    pub refreshable: bool,
+}
+
+impl<'a> Grantee<'a> {
+    /// `client` asking for a token acting for a user (`Delegation::User`)
+    /// or for itself.
+    pub fn of(client: &'a crate::model::Client, delegation: Delegation) -> Self {
+        Self {
+            allowed: &client.scopes,
+            defaults: client.default_scopes.as_ref(),
+            delegation,
+            refreshable: delegation == Delegation::User
+                && client.allows_grant(portcullis_protocol::GrantType::RefreshToken),
+        }
+    }
+}
+
 /// The scopes to grant for a request.
 ///
-/// With no `scope` parameter the client gets every plain scope it is allowed
-/// (a resource permission cannot be defaulted: it has no resource id). Any
-/// requested scope outside the client's allowance is `invalid_scope`; so is
-/// a user-approved resource permission when no user is involved.
+/// Without a `scope` parameter (or with only `offline_access`) the client
+/// gets its default scopes (RFC 6749 §3.3). Any requested scope outside the
+/// client's allowance is `invalid_scope`; so is a user-approved resource
+/// permission when no user is involved, and a grant that would hold no
+/// scope at all: such a token opens nothing, and failing now says why.
 pub fn resolve(
     requested: Option<&ScopeSet>,
-    allowed: &ScopeSet,
+    who: &Grantee<'_>,
     defs: &ScopeDefinitions,
-    delegation: Delegation,
     max: usize,
 ) -> Result<ScopeSet, OAuthError> {
     let machine_ok = |name: &str| {
-        delegation == Delegation::User || defs.get(name).is_some_and(|d| d.machine_grantable)
+        who.delegation == Delegation::User || defs.get(name).is_some_and(|d| d.machine_grantable)
     };
-    let Some(requested) = requested else {
-        let granted: ScopeSet = allowed
-            .iter()
-            .filter(|s| match s.split_resource() {
-                (name, None) => defs.get(name).is_some_and(|d| !d.requires_resource),
-                (name, Some(_)) => machine_ok(name),
-            })
-            .cloned()
-            .collect();
-        check_count(&granted, max).map_err(OAuthError::invalid_scope)?;
-        return Ok(granted);
-    };
-    check_count(requested, max).map_err(OAuthError::invalid_scope)?;
-    for scope in requested.iter() {
-        check_requested(scope, allowed, defs)?;
-        if let (name, Some(_)) = scope.split_resource()
-            && !machine_ok(name)
-        {
-            return Err(OAuthError::invalid_scope(user_approved(name)));
+    let offline = requested.is_some_and(|r| r.contains_str(OFFLINE_ACCESS));
+    let named = requested
+        .map(|r| r.clone().without(OFFLINE_ACCESS))
+        .filter(|r| !r.is_empty());
+    let mut granted = match named {
+        Some(requested) => {
+            check_count(&requested, max).map_err(OAuthError::invalid_scope)?;
+            for scope in requested.iter() {
+                check_requested(scope, who.allowed, defs)?;
+                if let (name, Some(_)) = scope.split_resource()
+                    && !machine_ok(name)
+                {
+                    return Err(OAuthError::invalid_scope(user_approved(name)));
+                }
+            }
+            requested
         }
+        None => defaults(who, defs, machine_ok),
+    };
+    if offline && who.refreshable {
+        granted.insert(Scope::parse(OFFLINE_ACCESS).expect("a valid scope token"));
+    } else if !who.refreshable {
+        // No refresh token comes with this grant (implicit, client
+        // credentials, a client without the grant): there is nothing for
+        // `offline_access` to mean, so it is dropped (OIDC Core §11), and the
+        // response's `scope` says so.
+        granted.remove(OFFLINE_ACCESS);
     }
-    Ok(requested.clone())
+    if granted.iter().all(|s| s.as_str() == OFFLINE_ACCESS) {
+        return Err(OAuthError::invalid_scope(
+            "no scope was requested and this client has no default scope: send `scope`",
+        ));
+    }
+    check_count(&granted, max).map_err(OAuthError::invalid_scope)?;
+    Ok(granted)
+}
+
+/// May `scope` be one of `client`'s default scopes? Only what a request
+/// could name: an allowed scope, a resource permission with its id, or
+/// `offline_access` for a client that gets refresh tokens.
+pub fn check_default(
+    scope: &Scope,
+    client: &crate::model::Client,
+    defs: &ScopeDefinitions,
+) -> Result<(), String> {
+    if scope.as_str() == OFFLINE_ACCESS {
+        return if client.allows_grant(portcullis_protocol::GrantType::RefreshToken) {
+            Ok(())
+        } else {
+            Err(format!(
+                "default scope `{OFFLINE_ACCESS}` needs the refresh_token grant"
+            ))
+        };
+    }
+    check_requested(scope, &client.scopes, defs)
+        .map_err(|e| format!("default scope: {}", e.description))
+}
+
+/// The client's defaults that it may still hold: an allowance can shrink
+/// after the defaults were set, and a default is never more than allowed.
+fn defaults(
+    who: &Grantee<'_>,
+    defs: &ScopeDefinitions,
+    machine_ok: impl Fn(&str) -> bool,
+) -> ScopeSet {
+    let usable = |s: &Scope| match s.split_resource() {
+        (name, None) if is_builtin(name) => true,
+        (name, None) => defs.get(name).is_some_and(|d| !d.requires_resource),
+        (name, Some(_)) => machine_ok(name),
+    };
+    match who.defaults {
+        Some(d) => d
+            .iter()
+            .filter(|s| is_builtin(s.as_str()) || check_requested(s, who.allowed, defs).is_ok())
+            .filter(|s| usable(s))
+            .cloned()
+            .collect(),
+        None => who.allowed.iter().filter(|s| usable(s)).cloned().collect(),
+    }
 }
 
 fn check_requested(
@@ -165,6 +265,7 @@ mod tests {
             requires_resource,
             grant_policy: crate::model::GrantPolicy::SelfService,
             machine_grantable: false,
+            listed: true,
             created_at: 0,
         };
         ScopeDefinitions::new([
@@ -175,6 +276,15 @@ mod tests {
         ])
     }
 
+    fn who(allowed: &ScopeSet, delegation: Delegation) -> Grantee<'_> {
+        Grantee {
+            allowed,
+            defaults: None,
+            delegation,
+            refreshable: delegation == Delegation::User,
+        }
+    }
+
     fn set(s: &str) -> ScopeSet {
         ScopeSet::parse(s).unwrap()
     }
@@ -182,7 +292,7 @@ mod tests {
     #[test]
     fn omitted_scope_defaults_to_plain_allowed_scopes() {
         let allowed = set("read USER_PHONE ADDON_USER_APPROVED");
-        let got = resolve(None, &allowed, &defs(), Delegation::User, 50).unwrap();
+        let got = resolve(None, &who(&allowed, Delegation::User), &defs(), 50).unwrap();
         assert_eq!(got, set("USER_PHONE read"));
     }
 
@@ -190,19 +300,30 @@ mod tests {
     fn requested_scopes_must_be_allowed() {
         let allowed = set("read");
         assert_eq!(
-            resolve(Some(&set("read")), &allowed, &defs(), Delegation::User, 50).unwrap(),
+            resolve(
+                Some(&set("read")),
+                &who(&allowed, Delegation::User),
+                &defs(),
+                50
+            )
+            .unwrap(),
             set("read")
         );
         let e = resolve(
             Some(&set("read write")),
-            &allowed,
+            &who(&allowed, Delegation::User),
             &defs(),
-            Delegation::User,
             50,
         )
         .unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidScope);
-        let e = resolve(Some(&set("nope")), &allowed, &defs(), Delegation::User, 50).unwrap_err();
+        let e = resolve(
+            Some(&set("nope")),
+            &who(&allowed, Delegation::User),
+            &defs(),
+            50,
+        )
+        .unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidScope);
     }
 
@@ -211,14 +332,13 @@ mod tests {
         let allowed = set("ADDON_USER_APPROVED USER_PHONE");
         let ok = set("ADDON_USER_APPROVED__AZTH74V2 USER_PHONE");
         assert_eq!(
-            resolve(Some(&ok), &allowed, &defs(), Delegation::User, 50).unwrap(),
+            resolve(Some(&ok), &who(&allowed, Delegation::User), &defs(), 50).unwrap(),
             ok
         );
         let e = resolve(
             Some(&set("ADDON_USER_APPROVED")),
-            &allowed,
+            &who(&allowed, Delegation::User),
             &defs(),
-            Delegation::User,
             50,
         )
         .unwrap_err();
@@ -226,9 +346,8 @@ mod tests {
         assert!(e.description.contains("resource id"));
         let e = resolve(
             Some(&set("USER_PHONE__X1")),
-            &allowed,
+            &who(&allowed, Delegation::User),
             &defs(),
-            Delegation::User,
             50,
         )
         .unwrap_err();
@@ -241,9 +360,8 @@ mod tests {
         assert!(
             resolve(
                 Some(&set("ADDON_USER_APPROVED__AZTH74V2")),
-                &allowed,
+                &who(&allowed, Delegation::User),
                 &defs(),
-                Delegation::User,
                 50
             )
             .is_ok()
@@ -251,15 +369,14 @@ mod tests {
         assert!(
             resolve(
                 Some(&set("ADDON_USER_APPROVED__OTHER")),
-                &allowed,
+                &who(&allowed, Delegation::User),
                 &defs(),
-                Delegation::User,
                 50
             )
             .is_err()
         );
         assert_eq!(
-            resolve(None, &allowed, &defs(), Delegation::User, 50).unwrap(),
+            resolve(None, &who(&allowed, Delegation::User), &defs(), 50).unwrap(),
             set("ADDON_USER_APPROVED__AZTH74V2")
         );
     }
@@ -268,7 +385,7 @@ mod tests {
     fn machines_get_no_user_approved_permission() {
         let allowed = set("read ADDON_USER_APPROVED");
         let m = |r: Option<&ScopeSet>, d: &ScopeDefinitions| {
-            resolve(r, &allowed, d, Delegation::Machine, 50)
+            resolve(r, &who(&allowed, Delegation::Machine), d, 50)
         };
         let e = m(Some(&set("ADDON_USER_APPROVED__VICTIM")), &defs()).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidScope);
@@ -287,17 +404,103 @@ mod tests {
     }
 
     #[test]
+    fn explicit_defaults_replace_the_plain_allowance() {
+        let allowed = set("read write USER_PHONE");
+        let defaults = set("read");
+        let mut g = who(&allowed, Delegation::User);
+        g.defaults = Some(&defaults);
+        assert_eq!(resolve(None, &g, &defs(), 50).unwrap(), set("read"));
+        // A named request is not limited to the defaults.
+        assert_eq!(
+            resolve(Some(&set("write")), &g, &defs(), 50).unwrap(),
+            set("write")
+        );
+        // A default the client may no longer hold is not granted.
+        let narrowed = set("write");
+        g.allowed = &narrowed;
+        let e = resolve(None, &g, &defs(), 50).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidScope);
+        assert!(
+            e.description.contains("no default scope"),
+            "{}",
+            e.description
+        );
+    }
+
+    #[test]
+    fn no_scope_and_nothing_to_default_to_is_invalid_scope() {
+        // Only a resource permission: it cannot be defaulted without an id.
+        let allowed = set("ADDON_USER_APPROVED");
+        let e = resolve(None, &who(&allowed, Delegation::User), &defs(), 50).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidScope);
+        let none = ScopeSet::default();
+        let e = resolve(None, &who(&none, Delegation::Machine), &defs(), 50).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidScope);
+    }
+
+    #[test]
+    fn offline_access_asks_for_a_refresh_token_and_is_never_a_permission() {
+        let allowed = set("read write");
+        let g = who(&allowed, Delegation::User);
+        // Granted beside the named scopes, without being allowed by name.
+        assert_eq!(
+            resolve(Some(&set("read offline_access")), &g, &defs(), 50).unwrap(),
+            set("offline_access read")
+        );
+        // Alone, it adds to the defaults.
+        assert_eq!(
+            resolve(Some(&set("offline_access")), &g, &defs(), 50).unwrap(),
+            set("offline_access read write")
+        );
+        // Where no refresh token comes, it is dropped, not refused.
+        let mut no_refresh = g;
+        no_refresh.refreshable = false;
+        assert_eq!(
+            resolve(Some(&set("read offline_access")), &no_refresh, &defs(), 50).unwrap(),
+            set("read")
+        );
+        let machine = who(&allowed, Delegation::Machine);
+        assert_eq!(
+            resolve(Some(&set("offline_access read")), &machine, &defs(), 50).unwrap(),
+            set("read")
+        );
+        // Defaults may carry it, and lose it where it means nothing.
+        let defaults = set("offline_access read");
+        let mut d = g;
+        d.defaults = Some(&defaults);
+        assert_eq!(resolve(None, &d, &defs(), 50).unwrap(), defaults);
+        d.refreshable = false;
+        assert_eq!(resolve(None, &d, &defs(), 50).unwrap(), set("read"));
+        // offline_access alone, with nothing else to grant, is no grant.
+        let nothing = ScopeSet::default();
+        let e = resolve(
+            Some(&set("offline_access")),
+            &who(&nothing, Delegation::User),
+            &defs(),
+            50,
+        )
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidScope);
+    }
+
+    #[test]
     fn a_request_has_at_most_max_scopes() {
         let many: Vec<String> = (0..51)
             .map(|i| format!("ADDON_USER_APPROVED__R{i}"))
             .collect();
         let requested = set(&many.join(" "));
         let allowed = set("ADDON_USER_APPROVED");
-        let e = resolve(Some(&requested), &allowed, &defs(), Delegation::User, 50).unwrap_err();
+        let e = resolve(
+            Some(&requested),
+            &who(&allowed, Delegation::User),
+            &defs(),
+            50,
+        )
+        .unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidScope);
         assert!(e.description.contains("at most 50"), "{}", e.description);
         let fifty = set(&many[..50].join(" "));
-        assert!(resolve(Some(&fifty), &allowed, &defs(), Delegation::User, 50).is_ok());
+        assert!(resolve(Some(&fifty), &who(&allowed, Delegation::User), &defs(), 50).is_ok());
     }
 
     #[test]

@@ -112,6 +112,7 @@ pub struct AuthServer {
     clients: Arc<TtlCache<ClientId, Option<Arc<Client>>>>,
     scopes: Arc<TtlCache<(), Arc<ScopeDefinitions>>>,
     pub(crate) cors_origins: Arc<TtlCache<(), Arc<crate::cors::CorsOrigins>>>,
+    pub(crate) advertised: Arc<TtlCache<(), Arc<crate::advertised::Advertised>>>,
 }
 
 impl AuthServer {
@@ -166,6 +167,7 @@ impl AuthServer {
                     requires_resource: false,
                     grant_policy: crate::model::GrantPolicy::Restricted,
                     machine_grantable: false,
+                    listed: false,
                     created_at: now,
                 })
                 .await?;
@@ -205,6 +207,9 @@ impl AuthServer {
             ),
             scopes: Arc::new(TtlCache::new(settings.cache_ttl, 1).with_stale_grace(STALE_GRACE)),
             cors_origins: Arc::new(
+                TtlCache::new(settings.cache_ttl, 1).with_stale_grace(STALE_GRACE),
+            ),
+            advertised: Arc::new(
                 TtlCache::new(settings.cache_ttl, 1).with_stale_grace(STALE_GRACE),
             ),
             store,
@@ -297,11 +302,12 @@ impl AuthServer {
             .await
     }
 
-    /// After any change to a client: its cached record, and the CORS
-    /// origins its redirect URIs contribute.
+    /// After any change to a client: its cached record, the CORS origins
+    /// its redirect URIs contribute and the grants the metadata advertises.
     pub(crate) fn forget_client(&self, id: &ClientId) {
         self.clients.invalidate(id);
         self.cors_origins.clear();
+        self.advertised.clear();
     }
 
     pub(crate) async fn scope_definitions(&self) -> Result<Arc<ScopeDefinitions>, OAuthError> {
@@ -315,5 +321,6 @@ impl AuthServer {
 
     pub(crate) fn forget_scopes(&self) {
         self.scopes.clear();
+        self.advertised.clear();
     }
 }

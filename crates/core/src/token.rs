@@ -69,7 +69,7 @@ impl AuthServer {
             sub: subject.to_owned(),
             aud: self.settings.audience.clone(),
             client_id: client.id.clone(),
-            scope,
+            scope: scope.without(crate::scope_policy::OFFLINE_ACCESS),
             jti,
             iat: exp - lifetime,
             exp,

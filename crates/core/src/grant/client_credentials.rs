@@ -28,9 +28,8 @@ impl AuthServer {
         let defs = self.scope_definitions().await?;
         let scope = scope_policy::resolve(
             req.scope.as_ref(),
-            &client.scopes,
+            &scope_policy::Grantee::of(client, scope_policy::Delegation::Machine),
             &defs,
-            scope_policy::Delegation::Machine,
             self.settings.max_scopes,
         )?;
         // A machine-grantable resource permission is still the provider's

@@ -44,7 +44,15 @@ impl AuthServer {
         // Checked before the token is consumed, so a bad request does not
         // cost the client its grant.
         let scopes = match req.scope {
-            Some(narrower) if narrower.is_subset(&found.scopes) => narrower,
+            // `offline_access` asks for what a refresh already gives.
+            Some(narrower)
+                if narrower
+                    .clone()
+                    .without(crate::scope_policy::OFFLINE_ACCESS)
+                    .is_subset(&found.scopes) =>
+            {
+                narrower
+            }
             Some(_) => {
                 return Err(OAuthError::invalid_scope(
                     "a refresh may narrow the scope, never widen it",
