@@ -26,13 +26,13 @@ pub use params::MAX_BODY_BYTES;
 #[derive(Clone)]
 pub struct AppState {
     pub server: Arc<AuthServer>,
-    metadata: Arc<str>,
+    metadata: Arc<serde_json::Map<String, serde_json::Value>>,
     readiness: Arc<routes::health::Readiness>,
 }
 
 impl AppState {
     pub fn new(server: Arc<AuthServer>) -> Self {
-        let metadata = routes::metadata::document(server.settings()).into();
+        let metadata = Arc::new(routes::metadata::fixed(server.settings()));
         Self {
             server,
             metadata,

@@ -25,6 +25,9 @@ pub struct ClientView {
     pub grant_types: Vec<String>,
     /// Allowed scopes, space-separated.
     pub scope: String,
+    /// What a token request without `scope` gets, space-separated; `null`
+    /// means every allowed scope that is not a resource permission.
+    pub default_scope: Option<String>,
     pub redirect_uris: Vec<String>,
     pub token_lifetime: Option<i64>,
     pub require_pkce: bool,
@@ -41,6 +44,7 @@ impl From<&Client> for ClientView {
             public: c.is_public(),
             grant_types: c.grant_types.iter().map(|g| g.to_string()).collect(),
             scope: c.scopes.to_string(),
+            default_scope: c.default_scopes.as_ref().map(ToString::to_string),
             redirect_uris: c.redirect_uris.iter().map(|u| u.to_string()).collect(),
             token_lifetime: c.token_lifetime,
             require_pkce: c.require_pkce,
@@ -58,6 +62,9 @@ pub struct NewClient {
     pub grant_types: Vec<String>,
     #[serde(default)]
     pub scope: String,
+    /// Scopes granted when a request names none; left out, every allowed
+    /// scope that is not a resource permission.
+    pub default_scope: Option<String>,
     #[serde(default)]
     pub redirect_uris: Vec<String>,
     #[serde(default)]
@@ -73,9 +80,19 @@ pub struct ClientPatch {
     pub name: Option<String>,
     pub grant_types: Option<Vec<String>>,
     pub scope: Option<String>,
+    /// A string sets the default scopes; `null` goes back to every allowed
+    /// scope that is not a resource permission; left out, unchanged.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub default_scope: Option<Option<String>>,
     pub redirect_uris: Option<Vec<String>>,
     pub token_lifetime: Option<i64>,
     pub require_pkce: Option<bool>,
+}
+
+/// Tells `null` (`Some(None)`) from a missing field (`None`, by default).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 /// A client just created or re-keyed: the secret is shown this once.
@@ -139,6 +156,7 @@ pub async fn create(
             name: new.name,
             grant_types: grant_types(&new.grant_types)?,
             scopes: scopes(&new.scope)?,
+            default_scopes: new.default_scope.as_deref().map(scopes).transpose()?,
             redirect_uris: redirect_uris(&new.redirect_uris)?,
             public: new.public,
             token_lifetime: new.token_lifetime,
@@ -179,6 +197,10 @@ pub async fn update(
         name: patch.name,
         grant_types: patch.grant_types.as_deref().map(grant_types).transpose()?,
         scopes: patch.scope.as_deref().map(scopes).transpose()?,
+        default_scopes: patch
+            .default_scope
+            .map(|d| d.as_deref().map(scopes).transpose())
+            .transpose()?,
         redirect_uris: patch
             .redirect_uris
             .as_deref()

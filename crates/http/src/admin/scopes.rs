@@ -31,6 +31,15 @@ pub struct ScopeView {
     /// user's consent (the resource hook is still asked).
     #[serde(default)]
     pub machine_grantable: bool,
+    /// Named in the metadata's `scopes_supported` (default true). An
+    /// unlisted scope works the same; it is only not advertised.
+    #[serde(default = "listed_by_default")]
+    #[schema(default = true)]
+    pub listed: bool,
+}
+
+fn listed_by_default() -> bool {
+    true
 }
 
 impl From<&ScopeDefinition> for ScopeView {
@@ -41,6 +50,7 @@ impl From<&ScopeDefinition> for ScopeView {
             requires_resource: d.requires_resource,
             grant_policy: d.effective_policy(),
             machine_grantable: d.machine_grantable,
+            listed: d.listed,
         }
     }
 }
@@ -75,6 +85,7 @@ pub async fn define(
             requires_resource: def.requires_resource,
             grant_policy: def.grant_policy,
             machine_grantable: def.machine_grantable,
+            listed: def.listed,
         })
         .await?;
     Ok((StatusCode::CREATED, Json(ScopeView::from(&d))).into_response())

@@ -1,43 +1,85 @@
-//! Authorization server metadata (RFC 8414): exactly what is implemented.
+//! Authorization server metadata (RFC 8414): exactly what is implemented,
+//! and of what depends on registration, only what some client can use.
 
 use axum::extract::State;
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use portcullis_core::Settings;
-use serde_json::json;
+use portcullis_core::advertised::Advertised;
+use serde_json::{Map, Value, json};
 
 use crate::AppState;
+use crate::error::ApiError;
 
-pub fn document(s: &Settings) -> String {
+/// The part that follows from the settings alone, built once.
+pub fn fixed(s: &Settings) -> Map<String, Value> {
     let iss = &s.issuer;
-    let auth_methods = ["client_secret_basic", "client_secret_post"];
-    json!({
+    let confidential = ["client_secret_basic", "client_secret_post"];
+    let any = ["client_secret_basic", "client_secret_post", "none"];
+    let Value::Object(m) = json!({
         "issuer": iss,
         "authorization_endpoint": format!("{iss}/oauth/authorize"),
         "token_endpoint": format!("{iss}/oauth/token"),
         "jwks_uri": format!("{iss}/jwks.json"),
         "introspection_endpoint": format!("{iss}/oauth/introspect"),
         "revocation_endpoint": format!("{iss}/oauth/revoke"),
-        "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token", "implicit"],
-        "response_types_supported": ["code", "token"],
-        "response_modes_supported": ["query", "fragment"],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
         "prompt_values_supported": ["none", "login", "consent"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": auth_methods,
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": any,
+        // Only a confidential client may ask what a token means.
+        "introspection_endpoint_auth_methods_supported": confidential,
+        // RFC 7009 §2.1: a public client revokes with its client_id.
+        "revocation_endpoint_auth_methods_supported": any,
+        // Not a registered name (RFC 8414 has none for access tokens): it
+        // tells resource servers such as portcullis-guard which algorithms
+        // to accept, beside the registered fields above.
         "access_token_signing_alg_values_supported": ["ES256", "EdDSA", "RS256"],
-    })
-    .to_string()
+    }) else {
+        unreachable!("a JSON object literal")
+    };
+    m
 }
 
-pub async fn get(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ],
-        state.metadata.to_string(),
-    )
+/// The whole document.
+pub fn document(fixed: &Map<String, Value>, advertised: &Advertised) -> Value {
+    let mut m = fixed.clone();
+    let (grants, responses, modes): (&[&str], &[&str], &[&str]) = if advertised.implicit {
+        (
+            &[
+                "authorization_code",
+                "client_credentials",
+                "refresh_token",
+                "implicit",
+            ],
+            &["code", "token"],
+            &["query", "fragment"],
+        )
+    } else {
+        (
+            &["authorization_code", "client_credentials", "refresh_token"],
+            &["code"],
+            &["query"],
+        )
+    };
+    m.insert("grant_types_supported".into(), json!(grants));
+    m.insert("response_types_supported".into(), json!(responses));
+    m.insert("response_modes_supported".into(), json!(modes));
+    m.insert("scopes_supported".into(), json!(advertised.scopes));
+    Value::Object(m)
+}
+
+pub async fn get(State(state): State<AppState>) -> Response {
+    match state.server.advertised().await {
+        Ok(advertised) => (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                // Short: a scope or client registered now shows within a minute.
+                (header::CACHE_CONTROL, "public, max-age=60"),
+            ],
+            document(&state.metadata, &advertised).to_string(),
+        )
+            .into_response(),
+        Err(e) => ApiError(e).into_response(),
+    }
 }

@@ -10,6 +10,8 @@ pub(super) struct ClientForm {
     pub(super) grant_types: Vec<String>,
     pub(super) redirect_uris: String,
     pub(super) scope: String,
+    /// Empty: every plain allowed scope.
+    pub(super) default_scope: String,
     pub(super) token_lifetime: String,
     pub(super) public: bool,
 }
@@ -21,6 +23,7 @@ impl Default for ClientForm {
             grant_types: vec![GrantType::ClientCredentials.as_str().into()],
             redirect_uris: String::new(),
             scope: String::new(),
+            default_scope: String::new(),
             token_lifetime: String::new(),
             public: false,
         }
@@ -34,6 +37,7 @@ impl ClientForm {
             grant_types: f.all("grant_type"),
             redirect_uris: f.text("redirect_uris"),
             scope: f.text("scope"),
+            default_scope: f.text("default_scope"),
             token_lifetime: f.text("token_lifetime").trim().to_owned(),
             public: f.checked("public"),
         }
@@ -65,6 +69,10 @@ impl ClientForm {
             }
         }
         let scopes = parse_scopes(&self.scope)?;
+        let default_scopes = match self.default_scope.trim() {
+            "" => None,
+            raw => Some(parse_scopes(raw)?),
+        };
         let token_lifetime = match self.token_lifetime.as_str() {
             "" => None,
             raw => Some(raw.parse::<i64>().map_err(|_| {
@@ -77,6 +85,7 @@ impl ClientForm {
             name: self.name.clone(),
             grant_types,
             scopes,
+            default_scopes,
             redirect_uris,
             public: self.public,
             token_lifetime,

@@ -166,6 +166,8 @@ struct ClientRow {
     public: bool,
     grant_types: Vec<&'static str>,
     scopes: Vec<String>,
+    /// `None`: every plain allowed scope.
+    default_scopes: Option<Vec<String>>,
     redirect_uris: Vec<String>,
     token_lifetime: Option<i64>,
     owner: String,
@@ -201,6 +203,7 @@ struct ScopeRow {
     requires_resource: bool,
     self_service: bool,
     machine_grantable: bool,
+    listed: bool,
 }
 
 #[derive(Serialize)]
@@ -315,6 +318,10 @@ async fn page(
             public: c.is_public(),
             grant_types: c.grant_types.iter().map(|g| g.as_str()).collect(),
             scopes: c.scopes.iter().map(ToString::to_string).collect(),
+            default_scopes: c
+                .default_scopes
+                .as_ref()
+                .map(|d| d.iter().map(ToString::to_string).collect()),
             redirect_uris: c.redirect_uris.iter().map(ToString::to_string).collect(),
             token_lifetime: c.token_lifetime,
             owner: match &c.owner {
@@ -363,6 +370,7 @@ async fn page(
         .map(|d| ScopeRow {
             self_service: d.effective_policy() == GrantPolicy::SelfService,
             machine_grantable: d.machine_grantable,
+            listed: d.listed,
             name: d.name,
             description: d.description,
             requires_resource: d.requires_resource,
@@ -761,6 +769,7 @@ mod tests {
             public: false,
             grant_types: vec!["authorization_code"],
             scopes: vec!["orders:read".into()],
+            default_scopes: Some(vec!["read".into()]),
             redirect_uris: vec!["https://a.example/cb".into()],
             token_lifetime: Some(600),
             owner: "dev".into(),
@@ -790,6 +799,7 @@ mod tests {
             requires_resource: true,
             self_service: false,
             machine_grantable: true,
+            listed: false,
         };
         for (kind, client_id, secret) in [
             ("client", Some("c1"), Some("s3cret")),

@@ -10,6 +10,7 @@ pub(super) struct ScopeForm {
     pub(super) requires_resource: bool,
     pub(super) self_service: bool,
     pub(super) machine_grantable: bool,
+    pub(super) unlisted: bool,
 }
 
 pub(super) async fn define_scope(
@@ -24,6 +25,7 @@ pub(super) async fn define_scope(
         requires_resource: f.checked("requires_resource"),
         self_service: f.checked("self_service"),
         machine_grantable: f.checked("machine_grantable"),
+        unlisted: f.checked("unlisted"),
     };
     let spec = ScopeSpec {
         name: input.name.clone(),
@@ -35,6 +37,7 @@ pub(super) async fn define_scope(
             GrantPolicy::Restricted
         },
         machine_grantable: input.machine_grantable,
+        listed: !input.unlisted,
     };
     match acting(&state, &user).define_scope(spec).await {
         Ok(_) => see_other("/console?done=scope-defined#scopes"),
