@@ -19,6 +19,12 @@ pub enum Command {
         /// Allowed scopes, space-separated.
         #[arg(long, default_value = "")]
         scope: String,
+        /// What a request without `scope` gets; repeatable, each
+        /// space-separated; `--default-scope ""` for none (requests must
+        /// name their scopes). Default: every allowed scope that is not a
+        /// resource permission.
+        #[arg(long = "default-scope")]
+        default_scopes: Vec<String>,
         /// Exact redirect URI; repeatable.
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
@@ -58,6 +64,13 @@ pub enum Command {
         grant_types: Vec<String>,
         #[arg(long)]
         scope: Option<String>,
+        /// Replaces the default scopes; repeatable.
+        #[arg(long = "default-scope", conflicts_with = "all_default_scopes")]
+        default_scopes: Vec<String>,
+        /// Back to the default default: every allowed scope that is not a
+        /// resource permission.
+        #[arg(long)]
+        all_default_scopes: bool,
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
         #[arg(long)]
@@ -105,6 +118,14 @@ fn scopes(raw: &str) -> Result<ScopeSet, CliError> {
     Ok(ScopeSet::parse(&raw.replace('+', " "))?)
 }
 
+/// Repeated `--default-scope`: `None` when not given at all.
+fn default_scopes(raw: &[String]) -> Result<Option<ScopeSet>, CliError> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    scopes(&raw.join(" ")).map(Some)
+}
+
 pub fn to_json(c: &Client, secret: Option<&Secret>) -> serde_json::Value {
     let mut v = json!({
         "client_id": c.id,
@@ -112,6 +133,7 @@ pub fn to_json(c: &Client, secret: Option<&Secret>) -> serde_json::Value {
         "public": c.is_public(),
         "grant_types": c.grant_types,
         "scope": c.scopes.to_string(),
+        "default_scope": c.default_scopes.as_ref().map(ToString::to_string),
         "redirect_uris": c.redirect_uris,
         "token_lifetime": c.token_lifetime,
         "require_pkce": c.require_pkce,
@@ -146,6 +168,11 @@ fn print_client(c: &Client, secret: Option<&Secret>, json: bool) {
     let grants: Vec<_> = c.grant_types.iter().map(|g| g.as_str()).collect();
     println!("grant types:   {}", grants.join(" "));
     println!("scope:         {}", c.scopes);
+    match &c.default_scopes {
+        None => println!("default scope: (every plain scope above)"),
+        Some(d) if d.is_empty() => println!("default scope: (none: requests must name scopes)"),
+        Some(d) => println!("default scope: {d}"),
+    }
     for u in &c.redirect_uris {
         println!("redirect uri:  {u}");
     }
@@ -160,6 +187,7 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
             name,
             grant_types: g,
             scope,
+            default_scopes: d,
             redirect_uris: r,
             public,
             token_lifetime,
@@ -177,6 +205,7 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
                     name,
                     grant_types: grant_types(&g)?,
                     scopes: scopes(&scope)?,
+                    default_scopes: default_scopes(&d)?,
                     redirect_uris: redirect_uris(&r)?,
                     public,
                     token_lifetime,
@@ -213,6 +242,8 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
             name,
             grant_types: g,
             scope,
+            default_scopes: d,
+            all_default_scopes,
             redirect_uris: r,
             token_lifetime,
             json,
@@ -221,6 +252,11 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
                 name,
                 grant_types: (!g.is_empty()).then(|| grant_types(&g)).transpose()?,
                 scopes: scope.as_deref().map(scopes).transpose()?,
+                default_scopes: if all_default_scopes {
+                    Some(None)
+                } else {
+                    default_scopes(&d)?.map(Some)
+                },
                 redirect_uris: (!r.is_empty()).then(|| redirect_uris(&r)).transpose()?,
                 token_lifetime: token_lifetime.map(Some),
                 require_pkce: None,

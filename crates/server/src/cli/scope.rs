@@ -25,6 +25,9 @@ pub enum Command {
         /// may hold without a user's consent; the resource hook is still asked.
         #[arg(long, requires = "requires_resource")]
         machine_grantable: bool,
+        /// Leave it out of the metadata's scopes_supported (it works the same).
+        #[arg(long)]
+        unlisted: bool,
         #[arg(long)]
         json: bool,
     },
@@ -42,6 +45,7 @@ fn to_json(d: &ScopeDefinition) -> serde_json::Value {
         "requires_resource": d.requires_resource,
         "grant_policy": d.effective_policy(),
         "machine_grantable": d.machine_grantable,
+        "listed": d.listed,
         "created_at": d.created_at,
     })
 }
@@ -54,6 +58,7 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
             requires_resource,
             self_service,
             machine_grantable,
+            unlisted,
             json,
         } => {
             let def = server
@@ -68,6 +73,7 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
                         GrantPolicy::Restricted
                     },
                     machine_grantable,
+                    listed: !unlisted,
                 })
                 .await?;
             if json {
