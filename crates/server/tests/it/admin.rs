@@ -10,6 +10,11 @@ struct Caller {
     key: String,
 }
 
+/// An admin API key of a new administrator `root`.
+pub async fn admin_key(s: &TestServer) -> String {
+    caller(s, "root", true).await.key
+}
+
 async fn caller(s: &TestServer, username: &str, admin: bool) -> Caller {
     s.server()
         .operator()

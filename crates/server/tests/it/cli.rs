@@ -104,6 +104,54 @@ fn client_lifecycle_on_the_embedded_store() {
     );
     assert_eq!(updated["name"], "Acme 2");
     assert_eq!(updated["scope"], "read");
+    assert_eq!(updated["default_scope"], serde_json::Value::Null);
+
+    // Default scopes: set, emptied, back to every plain scope; and only
+    // what the client may ask for.
+    let set = ok_json(
+        d,
+        &["client", "update", &id, "--default-scope", "read", "--json"],
+    );
+    assert_eq!(set["default_scope"], "read");
+    let none = ok_json(
+        d,
+        &["client", "update", &id, "--default-scope", "", "--json"],
+    );
+    assert_eq!(none["default_scope"], "");
+    let back = ok_json(
+        d,
+        &["client", "update", &id, "--all-default-scopes", "--json"],
+    );
+    assert_eq!(back["default_scope"], serde_json::Value::Null);
+    fails_naming(
+        d,
+        &[
+            "client",
+            "update",
+            &id,
+            "--default-scope",
+            "ADDON_USER_APPROVED",
+        ],
+        "default scope",
+    );
+    let unlisted = ok_json(
+        d,
+        &[
+            "scope",
+            "define",
+            "beta",
+            "--description",
+            "Beta",
+            "--unlisted",
+            "--json",
+        ],
+    );
+    assert_eq!(unlisted["listed"], false);
+    fails_naming(
+        d,
+        &["scope", "define", "offline_access", "--description", "x"],
+        "built in",
+    );
 
     let rotated = ok_json(d, &["client", "rotate-secret", &id, "--json"]);
     assert_ne!(rotated["client_secret"].as_str().unwrap(), secret);

@@ -20,6 +20,7 @@ mod keys_at_rest;
 mod loopback;
 mod postgres;
 mod revoke;
+mod scope_defaults;
 mod scope_grants;
 mod serve;
 mod slow;

@@ -166,6 +166,7 @@ impl TestServer {
             name: "test client".into(),
             grant_types: vec![GrantType::ClientCredentials],
             scopes: ScopeSet::parse(scope).unwrap(),
+            default_scopes: None,
             redirect_uris: Vec::<RedirectUri>::new(),
             public: false,
             token_lifetime: None,

@@ -325,12 +325,8 @@ async fn metadata_lists_what_is_implemented() {
     assert_eq!(m["jwks_uri"], format!("{}/jwks.json", s.issuer()));
     assert_eq!(
         m["grant_types_supported"],
-        json!([
-            "authorization_code",
-            "client_credentials",
-            "refresh_token",
-            "implicit"
-        ])
+        json!(["authorization_code", "client_credentials", "refresh_token"]),
+        "implicit only once a client is registered for it"
     );
     assert_eq!(
         m["authorization_endpoint"],
@@ -338,7 +334,8 @@ async fn metadata_lists_what_is_implemented() {
     );
     assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(m["authorization_response_iss_parameter_supported"], true);
-    assert_eq!(m["response_types_supported"], json!(["code", "token"]));
+    assert_eq!(m["response_types_supported"], json!(["code"]));
+    assert_eq!(m["scopes_supported"], json!(["offline_access"]));
 
     let jwks: Value = s
         .http
