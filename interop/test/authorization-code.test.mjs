@@ -68,3 +68,17 @@ test('openid-client: public client on a random loopback port', async () => {
   assert.equal(callback.origin + callback.pathname, redirectUri);
   await assertUserTokens(tokens, env.native.id);
 });
+
+test('oauth4webapi: no scope sent gets the client\'s default scopes (RFC 6749 §3.3)', async () => {
+  const { tokens, steps } = await oauth4webapiCodeFlow('web', { ...consent, scope: null });
+  assertConsented(steps);
+  await assertUserTokens(tokens, env.web.id);
+});
+
+test('openid-client: offline_access asks for a refresh token and stays out of the access token', async () => {
+  const { tokens, steps } = await openidClientCodeFlow('native', { ...consent, scope: `${env.scope} offline_access` });
+  assertConsented(steps);
+  // assertUserTokens checks the response's and the token's scope are the
+  // API scope alone, and that a refresh token came.
+  await assertUserTokens(tokens, env.native.id);
+});

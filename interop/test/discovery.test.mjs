@@ -22,6 +22,13 @@ function assertEndpoints(as) {
   for (const m of ['client_secret_basic', 'client_secret_post', 'none']) {
     assert.ok(as.token_endpoint_auth_methods_supported.includes(m), `token_endpoint_auth_methods_supported lacks ${m}`);
   }
+  assert.deepEqual(as.revocation_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'none']);
+  assert.deepEqual(as.introspection_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post']);
+  // The provisioned scope and the built-in offline_access; no client is
+  // registered for implicit, so neither it nor `token` is advertised.
+  assert.deepEqual(as.scopes_supported, ['offline_access', env.scope]);
+  assert.deepEqual(as.response_types_supported, ['code']);
+  assert.ok(!as.grant_types_supported.includes('implicit'));
 }
 
 test('oauth4webapi: discoveryRequest / processDiscoveryResponse (algorithm oauth2)', async () => {

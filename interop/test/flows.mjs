@@ -36,7 +36,7 @@ export async function openidConfig(kind) {
  * `kind` is 'web' (client_secret_basic, the registered redirect URI) or
  * 'native' (no client authentication, a loopback listener on a random port).
  */
-export async function oauth4webapiCodeFlow(kind, { prompt } = {}) {
+export async function oauth4webapiCodeFlow(kind, { prompt, scope = env.scope } = {}) {
   const as = await authorizationServer();
   const c = kind === 'web' ? webClient : nativeClient;
   const auth = kind === 'web' ? webAuth() : oauth.None();
@@ -50,7 +50,7 @@ export async function oauth4webapiCodeFlow(kind, { prompt } = {}) {
       response_type: 'code',
       client_id: c.client_id,
       redirect_uri: redirectUri,
-      scope: env.scope,
+      ...(scope === null ? {} : { scope }),
       state,
       code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
@@ -83,7 +83,7 @@ export async function oauth4webapiCodeFlow(kind, { prompt } = {}) {
  * then authorizationCodeGrant on the callback URL with expectedState and
  * the PKCE verifier (it validates iss itself).
  */
-export async function openidClientCodeFlow(kind, { prompt } = {}) {
+export async function openidClientCodeFlow(kind, { prompt, scope = env.scope } = {}) {
   const config = await openidConfig(kind);
   const listener = kind === 'native' ? await loopbackListener() : null;
   try {
@@ -92,7 +92,7 @@ export async function openidClientCodeFlow(kind, { prompt } = {}) {
     const state = client.randomState();
     const url = client.buildAuthorizationUrl(config, {
       redirect_uri: redirectUri,
-      scope: env.scope,
+      ...(scope === null ? {} : { scope }),
       state,
       code_challenge: await client.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
