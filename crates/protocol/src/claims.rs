@@ -12,7 +12,7 @@ pub struct AccessTokenClaims {
     pub iss: String,
     /// The user's id, or the client's id for client credentials.
     pub sub: String,
-    pub aud: String,
+    pub aud: Audience,
     pub client_id: ClientId,
     #[serde(default, skip_serializing_if = "ScopeSet::is_empty")]
     pub scope: ScopeSet,
@@ -23,4 +23,36 @@ pub struct AccessTokenClaims {
     /// revoking the consent deactivates the token. Absent for client tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gid: Option<String>,
+}
+
+/// `aud`: the configured audience, or the resources the token was asked
+/// for (RFC 8707 §2.2); one is a string, several an array (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    pub fn of(mut values: Vec<String>) -> Self {
+        if values.len() == 1 {
+            Self::One(values.remove(0))
+        } else {
+            Self::Many(values)
+        }
+    }
+
+    pub fn contains(&self, value: &str) -> bool {
+        match self {
+            Self::One(v) => v == value,
+            Self::Many(vs) => vs.iter().any(|v| v == value),
+        }
+    }
+}
+
+impl From<String> for Audience {
+    fn from(v: String) -> Self {
+        Self::One(v)
+    }
 }

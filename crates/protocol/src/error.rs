@@ -19,6 +19,8 @@ pub enum ErrorCode {
     AccessDenied,
     UnsupportedResponseType,
     UnsupportedTokenType,
+    /// RFC 8707 §2: a `resource` that is malformed, unknown or not allowed.
+    InvalidTarget,
     ServerError,
     TemporarilyUnavailable,
     /// OpenID Connect's answers to `prompt=none`, which OAuth clients use too.
@@ -38,6 +40,7 @@ impl ErrorCode {
             Self::AccessDenied => "access_denied",
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::InvalidTarget => "invalid_target",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::LoginRequired => "login_required",
@@ -135,6 +138,9 @@ impl OAuthError {
     }
     pub fn invalid_scope(d: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::InvalidScope, d)
+    }
+    pub fn invalid_target(d: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidTarget, d)
     }
     pub fn unauthorized_client(d: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::UnauthorizedClient, d)

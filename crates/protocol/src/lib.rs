@@ -7,14 +7,16 @@ pub mod error;
 pub mod grant;
 pub mod ids;
 pub mod redirect;
+pub mod resource;
 pub mod scope;
 pub mod secret;
 pub mod wire;
 
-pub use claims::AccessTokenClaims;
+pub use claims::{AccessTokenClaims, Audience};
 pub use error::{ErrorCode, OAuthError};
 pub use grant::GrantType;
 pub use ids::{ClientId, Jti, KeyId, UserId};
 pub use redirect::RedirectUri;
+pub use resource::ResourceUri;
 pub use scope::{Scope, ScopeSet};
 pub use secret::{Secret, SecretHash};
