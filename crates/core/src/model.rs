@@ -1,7 +1,7 @@
 //! Records as the domain sees them.
 
 use portcullis_protocol::{
-    ClientId, GrantType, Jti, KeyId, RedirectUri, ScopeSet, SecretHash, UserId,
+    ClientId, GrantType, Jti, KeyId, RedirectUri, ResourceUri, ScopeSet, SecretHash, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +24,9 @@ pub struct Client {
     pub require_pkce: bool,
     /// The developer who registered it; `None` for operator-made clients.
     pub owner: Option<UserId>,
+    /// Restricted resources this client may ask tokens for (RFC 8707);
+    /// open resources need no entry.
+    pub resources: Vec<ResourceUri>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -96,6 +99,22 @@ impl ScopeDefinition {
             self.grant_policy
         }
     }
+}
+
+/// An API that accepts Portcullis tokens (a resource server, RFC 8707): a
+/// token asked for it carries its identifier as `aud`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    pub uri: ResourceUri,
+    /// Shown on the consent page.
+    pub name: String,
+    /// The scopes this API understands; when set, a token for it holds no
+    /// other scope. Empty: any scope.
+    pub scopes: ScopeSet,
+    /// Only clients allowed it by name may ask for it; otherwise every
+    /// client may.
+    pub restricted: bool,
+    pub created_at: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

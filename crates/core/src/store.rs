@@ -3,11 +3,11 @@
 //! atomically, `revoke_*`.
 
 use async_trait::async_trait;
-use portcullis_protocol::{ClientId, Jti, KeyId, OAuthError, SecretHash, UserId};
+use portcullis_protocol::{ClientId, Jti, KeyId, OAuthError, ResourceUri, SecretHash, UserId};
 
 use crate::model::{
     ApiKeyRecord, AuthorizationCode, Client, Consent, PendingAuthorization, Redemption,
-    RefreshTokenRecord, ScopeDefinition, Session, SigningKeyRecord, User,
+    RefreshTokenRecord, Resource, ScopeDefinition, Session, SigningKeyRecord, User,
 };
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -52,6 +52,16 @@ pub trait ScopeStore: Send + Sync {
     /// Creates the definition or replaces its description and flag.
     async fn upsert_scope(&self, def: &ScopeDefinition) -> Result<(), StoreError>;
     async fn list_scopes(&self) -> Result<Vec<ScopeDefinition>, StoreError>;
+}
+
+#[async_trait]
+pub trait ResourceStore: Send + Sync {
+    /// Defines a resource, or changes its name, scopes and restriction.
+    async fn upsert_resource(&self, r: &Resource) -> Result<(), StoreError>;
+    async fn list_resources(&self) -> Result<Vec<Resource>, StoreError>;
+    /// Whether it existed. Clients keep their allowance of it, which then
+    /// names nothing until it is defined again.
+    async fn delete_resource(&self, uri: &ResourceUri) -> Result<bool, StoreError>;
 }
 
 #[async_trait]
@@ -259,6 +269,7 @@ pub trait Store:
     ApiKeyStore
     + ClientStore
     + ScopeStore
+    + ResourceStore
     + KeyStore
     + RevocationStore
     + UserStore

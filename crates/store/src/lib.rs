@@ -25,17 +25,17 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use portcullis_core::model::{Client, ScopeDefinition, SigningKeyRecord};
+use portcullis_core::model::{Client, Resource, ScopeDefinition, SigningKeyRecord};
 use portcullis_core::store::{
-    ClientStore, KeyStore, RevocationStore, ScopeStore, Store, StoreError,
+    ClientStore, KeyStore, ResourceStore, RevocationStore, ScopeStore, Store, StoreError,
 };
-use portcullis_protocol::{ClientId, Jti, KeyId, ScopeSet, SecretHash, UserId};
+use portcullis_protocol::{ClientId, Jti, KeyId, ResourceUri, ScopeSet, SecretHash, UserId};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use rows::{ClientRow, KeyRow, ScopeRow, join};
+use rows::{ClientRow, KeyRow, ResourceRow, ScopeRow, join};
 
 /// How to reach the database.
 #[derive(Debug, Clone)]
@@ -197,8 +197,8 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
 impl ClientStore for SqlStore {
     async fn insert_client(&self, c: &Client) -> Result<(), StoreError> {
         const SQL: &str = "INSERT INTO clients (id, name, secret_hash, redirect_uris, grant_types, \
-             scopes, token_lifetime, require_pkce, owner, created_at, updated_at, default_scopes) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+             scopes, token_lifetime, require_pkce, owner, created_at, updated_at, default_scopes, \
+             resources) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
         let secret = c.secret_hash.map(|h| h.as_bytes().to_vec());
         on_pool!(self, p => sqlx::query(SQL)
             .bind(c.id.as_str())
@@ -213,6 +213,7 @@ impl ClientStore for SqlStore {
             .bind(c.created_at)
             .bind(c.updated_at)
             .bind(c.default_scopes.as_ref().map(ScopeSet::to_string))
+            .bind(join(&c.resources))
             .execute(p)
             .await
             .map(|_| ())
@@ -239,7 +240,7 @@ impl ClientStore for SqlStore {
     async fn update_client(&self, c: &Client) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE clients SET name = $2, redirect_uris = $3, grant_types = $4, \
              scopes = $5, token_lifetime = $6, require_pkce = $7, owner = $8, updated_at = $9, \
-             default_scopes = $10 WHERE id = $1";
+             default_scopes = $10, resources = $11 WHERE id = $1";
         on_pool!(self, p => sqlx::query(SQL)
             .bind(c.id.as_str())
             .bind(&c.name)
@@ -251,6 +252,7 @@ impl ClientStore for SqlStore {
             .bind(c.owner.as_ref().map(UserId::as_str))
             .bind(c.updated_at)
             .bind(c.default_scopes.as_ref().map(ScopeSet::to_string))
+            .bind(join(&c.resources))
             .execute(p)
             .await
             .map(|r| r.rows_affected() == 1)
@@ -315,6 +317,43 @@ impl ScopeStore for SqlStore {
         let rows: Vec<ScopeRow> =
             on_pool!(self, p => sqlx::query_as(SQL).fetch_all(p).await.map_err(map_err))?;
         rows.into_iter().map(ScopeRow::into_definition).collect()
+    }
+}
+
+#[async_trait]
+impl ResourceStore for SqlStore {
+    async fn upsert_resource(&self, r: &Resource) -> Result<(), StoreError> {
+        const SQL: &str = "INSERT INTO resources (uri, name, scopes, restricted, created_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (uri) DO UPDATE SET name = excluded.name, scopes = excluded.scopes, \
+             restricted = excluded.restricted";
+        on_pool!(self, p => sqlx::query(SQL)
+            .bind(r.uri.as_str())
+            .bind(&r.name)
+            .bind(r.scopes.to_string())
+            .bind(r.restricted)
+            .bind(r.created_at)
+            .execute(p)
+            .await
+            .map(|_| ())
+            .map_err(map_err))
+    }
+
+    async fn list_resources(&self) -> Result<Vec<Resource>, StoreError> {
+        const SQL: &str = "SELECT * FROM resources ORDER BY uri";
+        let rows: Vec<ResourceRow> =
+            on_pool!(self, p => sqlx::query_as(SQL).fetch_all(p).await.map_err(map_err))?;
+        rows.into_iter().map(ResourceRow::into_resource).collect()
+    }
+
+    async fn delete_resource(&self, uri: &ResourceUri) -> Result<bool, StoreError> {
+        const SQL: &str = "DELETE FROM resources WHERE uri = $1";
+        on_pool!(self, p => sqlx::query(SQL)
+            .bind(uri.as_str())
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(map_err))
     }
 }
 

@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use portcullis_core::model::{
     ApiKeyRecord, AuthorizationCode, Client, Consent, GrantPolicy, Owner, PendingAuthorization,
-    Redemption, RefreshTokenRecord, ResponseType, ScopeDefinition, Session, SigningAlg,
+    Redemption, RefreshTokenRecord, Resource, ResponseType, ScopeDefinition, Session, SigningAlg,
     SigningKeyRecord, User,
 };
 use portcullis_core::store::StoreError;
@@ -46,6 +46,7 @@ pub(crate) struct ClientRow {
     token_lifetime: Option<i64>,
     require_pkce: bool,
     owner: Option<String>,
+    resources: String,
     created_at: i64,
     updated_at: i64,
 }
@@ -84,8 +85,33 @@ impl ClientRow {
             token_lifetime: self.token_lifetime,
             require_pkce: self.require_pkce,
             owner: self.owner.map(UserId::new),
+            resources: split(&self.resources, "resource")?,
             created_at: self.created_at,
             updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ResourceRow {
+    uri: String,
+    name: String,
+    scopes: String,
+    restricted: bool,
+    created_at: i64,
+}
+
+impl ResourceRow {
+    pub(crate) fn into_resource(self) -> Result<Resource, StoreError> {
+        Ok(Resource {
+            uri: self
+                .uri
+                .parse()
+                .map_err(|e| StoreError::Other(format!("resource: {e}")))?,
+            scopes: scopes(&self.scopes)?,
+            name: self.name,
+            restricted: self.restricted,
+            created_at: self.created_at,
         })
     }
 }

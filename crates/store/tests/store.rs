@@ -46,6 +46,7 @@ fn client(id: &str) -> Client {
         token_lifetime: Some(600),
         require_pkce: true,
         owner: Some(UserId::new("alice")),
+        resources: vec!["https://api.example/mcp".parse().unwrap()],
         created_at: 10,
         updated_at: 10,
     }
