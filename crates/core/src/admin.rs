@@ -141,10 +141,26 @@ impl Acting<'_> {
         Ok(client)
     }
 
+    /// Each newly allowed resource's restriction. Unknown ones are left to
+    /// validation, which names them.
+    async fn allow_resources<'r>(
+        &self,
+        uris: impl Iterator<Item = &'r portcullis_protocol::ResourceUri>,
+    ) -> Result<(), RegistryError> {
+        let all = self.server.resources().await?;
+        for uri in uris {
+            if let Some(r) = all.get(uri) {
+                self.allowed(Action::AllowResource(r))?;
+            }
+        }
+        Ok(())
+    }
+
     pub async fn register_client(&self, spec: ClientSpec) -> Result<CreatedClient, RegistryError> {
         self.allowed(Action::RegisterClient)?;
         self.allowed(Action::RegisterClientFor(spec.owner.as_ref()))?;
         self.allow_scopes(spec.scopes.iter()).await?;
+        self.allow_resources(spec.resources.iter()).await?;
         self.server.register_client(spec).await
     }
 
@@ -158,6 +174,10 @@ impl Acting<'_> {
         let client = self.changeable_client(id).await?;
         if let Some(new) = &update.scopes {
             self.allow_scopes(new.iter().filter(|s| !client.scopes.contains(s)))
+                .await?;
+        }
+        if let Some(new) = &update.resources {
+            self.allow_resources(new.iter().filter(|r| !client.resources.contains(r)))
                 .await?;
         }
         self.server.update_client(id, update).await
@@ -309,6 +329,29 @@ impl Acting<'_> {
     ) -> Result<crate::model::ScopeDefinition, RegistryError> {
         self.allowed(Action::DefineScope)?;
         self.server.define_scope(spec).await
+    }
+
+    // Resources.
+
+    pub async fn list_resources(&self) -> Result<Vec<crate::model::Resource>, RegistryError> {
+        self.allowed(Action::ReadResources)?;
+        Ok(self.server.store.list_resources().await?)
+    }
+
+    pub async fn define_resource(
+        &self,
+        spec: crate::resources::ResourceSpec,
+    ) -> Result<crate::model::Resource, RegistryError> {
+        self.allowed(Action::DefineResource)?;
+        self.server.define_resource(spec).await
+    }
+
+    pub async fn delete_resource(
+        &self,
+        uri: &portcullis_protocol::ResourceUri,
+    ) -> Result<(), RegistryError> {
+        self.allowed(Action::DefineResource)?;
+        self.server.delete_resource(uri).await
     }
 
     // Consents.

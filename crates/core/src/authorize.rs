@@ -490,9 +490,12 @@ impl AuthServer {
             ResponseType::Token => {
                 let issued = self.issue_access_token(
                     &client,
-                    user.id.as_str(),
-                    pending.scopes.clone(),
-                    Some(&consent.id),
+                    crate::token::TokenFor {
+                        subject: user.id.as_str(),
+                        scope: pending.scopes.clone(),
+                        gid: Some(&consent.id),
+                        resources: &[],
+                    },
                 )?;
                 let expires_in = issued.expires_in.to_string();
                 let scope = issued.claims.scope.to_string();

@@ -111,6 +111,7 @@ mod tests {
             token_lifetime: None,
             require_pkce: true,
             owner: None,
+            resources: vec![],
             created_at: 0,
             updated_at: 0,
         }

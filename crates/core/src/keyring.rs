@@ -367,7 +367,7 @@ mod tests {
         AccessTokenClaims {
             iss: "http://localhost:8080".into(),
             sub: "c1".into(),
-            aud: "http://localhost:8080".into(),
+            aud: portcullis_protocol::Audience::One("http://localhost:8080".into()),
             client_id: ClientId::new("c1"),
             scope: ScopeSet::parse("read").unwrap(),
             jti: Jti::new("j1"),

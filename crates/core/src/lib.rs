@@ -21,6 +21,7 @@ pub mod pkce;
 pub mod policy;
 pub mod proxy;
 pub mod registry;
+pub mod resources;
 pub mod revoke;
 pub mod scope_policy;
 pub mod server;

@@ -10,7 +10,7 @@
 
 use portcullis_protocol::{ClientId, UserId};
 
-use crate::model::{GrantPolicy, ScopeDefinition};
+use crate::model::{GrantPolicy, Resource, ScopeDefinition};
 
 /// Who is asking.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +54,11 @@ pub enum Action<'a> {
     DefineScope,
     /// Put this scope on a client's allowance or on an API key.
     AllowScope(&'a ScopeDefinition),
+    /// The APIs tokens may be asked for (RFC 8707).
+    ReadResources,
+    DefineResource,
+    /// Let a client ask tokens for this resource.
+    AllowResource(&'a Resource),
     ReadConsents(&'a UserId),
     RevokeConsent(&'a UserId),
     ReadSigningKeys,
@@ -88,7 +93,7 @@ pub fn decide(actor: &Actor, action: Action<'_>) -> Result<(), Denied> {
         Actor::Anonymous => return Err(Denied::Unauthenticated),
         Actor::Client(_) => {
             return match action {
-                A::ReadScopes => Ok(()),
+                A::ReadScopes | A::ReadResources => Ok(()),
                 _ => Err(Denied::Forbidden(
                     "a client-owned key cannot manage Portcullis; use a key owned by a user".into(),
                 )),
@@ -97,7 +102,9 @@ pub fn decide(actor: &Actor, action: Action<'_>) -> Result<(), Denied> {
         Actor::User { id, admin: false } => id,
     };
     match action {
-        A::ListClients | A::RegisterClient | A::ListApiKeys | A::ReadScopes => Ok(()),
+        A::ListClients | A::RegisterClient | A::ListApiKeys | A::ReadScopes | A::ReadResources => {
+            Ok(())
+        }
         A::RegisterClientFor(owner) if owner == Some(me) => Ok(()),
         A::RegisterClientFor(_) => Err(Denied::Forbidden(
             "only an administrator can register a client for someone else".into(),
@@ -119,9 +126,15 @@ pub fn decide(actor: &Actor, action: Action<'_>) -> Result<(), Denied> {
                 def.name
             ))),
         },
+        A::AllowResource(r) if !r.restricted => Ok(()),
+        A::AllowResource(r) => Err(Denied::Forbidden(format!(
+            "resource `{}` is restricted: only an administrator can allow it on a client",
+            r.uri
+        ))),
         A::ListUsers
         | A::ManageUsers
         | A::DefineScope
+        | A::DefineResource
         | A::ReadSigningKeys
         | A::RotateSigningKey => Err(Denied::Forbidden(ADMIN_ONLY.into())),
     }
@@ -171,6 +184,14 @@ mod tests {
         let open = scope("orders:read", GrantPolicy::SelfService);
         let shut = scope("payments:write", GrantPolicy::Restricted);
         let reserved = scope("portcullis:admin", GrantPolicy::SelfService);
+        let api = |restricted| Resource {
+            uri: portcullis_protocol::ResourceUri::parse("https://api.example/mcp", false).unwrap(),
+            name: "API".into(),
+            scopes: Default::default(),
+            restricted,
+            created_at: 0,
+        };
+        let (open_api, shut_api) = (api(false), api(true));
         let mine = Ownership(Some(&dev));
         let theirs = Ownership(Some(&other));
         let nobodys = Ownership(None);
@@ -268,6 +289,18 @@ mod tests {
             ("manage users", Action::ManageUsers, [Y, Y, F, F, U]),
             ("read scopes", Action::ReadScopes, [Y, Y, Y, Y, U]),
             ("define a scope", Action::DefineScope, [Y, Y, F, F, U]),
+            ("read resources", Action::ReadResources, [Y, Y, Y, Y, U]),
+            ("define a resource", Action::DefineResource, [Y, Y, F, F, U]),
+            (
+                "allow an open resource",
+                Action::AllowResource(&open_api),
+                [Y, Y, Y, F, U],
+            ),
+            (
+                "allow a restricted resource",
+                Action::AllowResource(&shut_api),
+                [Y, Y, F, F, U],
+            ),
             (
                 "allow a self-service scope",
                 Action::AllowScope(&open),

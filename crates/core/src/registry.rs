@@ -68,6 +68,8 @@ pub struct ClientSpec {
     pub require_pkce: bool,
     /// The developer who answers for it; `None` for the operator's clients.
     pub owner: Option<UserId>,
+    /// Restricted resources it may ask tokens for.
+    pub resources: Vec<portcullis_protocol::ResourceUri>,
 }
 
 /// A changed client; `None` leaves a field as it was.
@@ -80,6 +82,7 @@ pub struct ClientUpdate {
     pub redirect_uris: Option<Vec<RedirectUri>>,
     pub token_lifetime: Option<Option<i64>>,
     pub require_pkce: Option<bool>,
+    pub resources: Option<Vec<portcullis_protocol::ResourceUri>>,
 }
 
 /// A client just created; the secret is here once and never again.
@@ -107,6 +110,7 @@ impl AuthServer {
             token_lifetime: spec.token_lifetime,
             require_pkce: spec.require_pkce || spec.public,
             owner: spec.owner,
+            resources: spec.resources,
             created_at: now,
             updated_at: now,
         };
@@ -143,6 +147,9 @@ impl AuthServer {
         }
         if let Some(v) = update.token_lifetime {
             client.token_lifetime = v;
+        }
+        if let Some(v) = update.resources {
+            client.resources = v;
         }
         if let Some(v) = update.require_pkce {
             client.require_pkce = v || client.is_public();
@@ -232,6 +239,14 @@ impl AuthServer {
         for scope in c.scopes.iter() {
             defs.check_allowable(scope)
                 .map_err(RegistryError::Invalid)?;
+        }
+        let resources = self.resources().await?;
+        for uri in &c.resources {
+            if resources.get(uri).is_none() {
+                return Err(RegistryError::Invalid(format!(
+                    "resource `{uri}` is not defined (define it first with `portcullis resource define`)"
+                )));
+            }
         }
         for scope in c.default_scopes.iter().flat_map(ScopeSet::iter) {
             crate::scope_policy::check_default(scope, c, &defs).map_err(RegistryError::Invalid)?;

@@ -49,6 +49,9 @@ pub struct Settings {
     pub max_scopes: usize,
     /// Peers whose `Forwarded` / `X-Forwarded-For` name the client address.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Accept `http` resource identifiers on any host (with
+    /// `insecure_http_issuer`); otherwise `http` only on loopback.
+    pub insecure_http_resources: bool,
 }
 
 impl Settings {
@@ -64,6 +67,7 @@ impl Settings {
             cors_allowed_origins: Vec::new(),
             max_scopes: crate::scope_policy::DEFAULT_MAX_SCOPES,
             trusted_proxies: Vec::new(),
+            insecure_http_resources: false,
         }
     }
 }
@@ -113,6 +117,7 @@ pub struct AuthServer {
     scopes: Arc<TtlCache<(), Arc<ScopeDefinitions>>>,
     pub(crate) cors_origins: Arc<TtlCache<(), Arc<crate::cors::CorsOrigins>>>,
     pub(crate) advertised: Arc<TtlCache<(), Arc<crate::advertised::Advertised>>>,
+    pub(crate) resources: Arc<TtlCache<(), Arc<crate::resources::Resources>>>,
 }
 
 impl AuthServer {
@@ -212,6 +217,7 @@ impl AuthServer {
             advertised: Arc::new(
                 TtlCache::new(settings.cache_ttl, 1).with_stale_grace(STALE_GRACE),
             ),
+            resources: Arc::new(TtlCache::new(settings.cache_ttl, 1).with_stale_grace(STALE_GRACE)),
             store,
             clock,
             settings,

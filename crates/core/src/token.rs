@@ -2,7 +2,7 @@
 
 use portcullis_protocol::secret::random_id;
 use portcullis_protocol::wire::TokenResponse;
-use portcullis_protocol::{AccessTokenClaims, Jti, OAuthError, ScopeSet};
+use portcullis_protocol::{AccessTokenClaims, Audience, Jti, OAuthError, ResourceUri, ScopeSet};
 
 use crate::model::Client;
 use crate::server::AuthServer;
@@ -26,18 +26,26 @@ impl IssuedAccessToken {
     }
 }
 
+/// What an access token says, apart from who issued it and when.
+pub struct TokenFor<'a> {
+    /// The user's id, or the client's for client credentials.
+    pub subject: &'a str,
+    pub scope: ScopeSet,
+    /// The grant (consent) a user token is issued under.
+    pub gid: Option<&'a str>,
+    /// RFC 8707 resources: the token's `aud`; empty, the configured audience.
+    pub resources: &'a [ResourceUri],
+}
+
 impl AuthServer {
-    /// Signs an access token for `subject`, issued to `client`, under the
-    /// grant `gid` when it acts for a user.
+    /// Signs an access token issued to `client`.
     pub fn issue_access_token(
         &self,
         client: &Client,
-        subject: &str,
-        scope: ScopeSet,
-        gid: Option<&str>,
+        what: TokenFor<'_>,
     ) -> Result<IssuedAccessToken, OAuthError> {
         let (jti, exp) = self.next_access_token_id(client);
-        self.sign_access_token(client, subject, scope, gid, jti, exp)
+        self.sign_access_token(client, what, jti, exp)
     }
 
     /// A fresh `jti` and the expiry a token issued now to `client` gets.
@@ -57,17 +65,26 @@ impl AuthServer {
     pub(crate) fn sign_access_token(
         &self,
         client: &Client,
-        subject: &str,
-        scope: ScopeSet,
-        gid: Option<&str>,
+        what: TokenFor<'_>,
         jti: Jti,
         exp: i64,
     ) -> Result<IssuedAccessToken, OAuthError> {
+        let TokenFor {
+            subject,
+            scope,
+            gid,
+            resources,
+        } = what;
         let lifetime = self.token_lifetime(client);
         let claims = AccessTokenClaims {
             iss: self.settings.issuer.clone(),
             sub: subject.to_owned(),
-            aud: self.settings.audience.clone(),
+            // RFC 8707 §2.2: a token asked for APIs is for those APIs only.
+            aud: if resources.is_empty() {
+                Audience::One(self.settings.audience.clone())
+            } else {
+                Audience::of(resources.iter().map(|r| r.as_str().to_owned()).collect())
+            },
             client_id: client.id.clone(),
             scope: scope.without(crate::scope_policy::OFFLINE_ACCESS),
             jti,

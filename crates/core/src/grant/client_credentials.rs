@@ -11,6 +11,8 @@ use crate::server::AuthServer;
 #[derive(Debug, Clone, Default)]
 pub struct Request {
     pub scope: Option<ScopeSet>,
+    /// RFC 8707 `resource` parameters, as sent.
+    pub resources: Vec<String>,
 }
 
 impl AuthServer {
@@ -25,12 +27,19 @@ impl AuthServer {
                 "this client may not use the client_credentials grant",
             ));
         }
+        let catalog = self.resources().await?;
+        let resources = catalog.check(&req.resources, client, self.allows_http_resources())?;
         let defs = self.scope_definitions().await?;
         let scope = scope_policy::resolve(
             req.scope.as_ref(),
             &scope_policy::Grantee::of(client, scope_policy::Delegation::Machine),
             &defs,
             self.settings.max_scopes,
+        )?;
+        let scope = crate::resources::fit_scopes(
+            scope,
+            req.scope.is_some(),
+            catalog.scope_union(&resources).as_ref(),
         )?;
         // A machine-grantable resource permission is still the provider's
         // to allow, with the client itself as the one asking.
@@ -52,7 +61,15 @@ impl AuthServer {
         }
         // RFC 6749 §4.4.3: no refresh token for client credentials.
         Ok(self
-            .issue_access_token(client, client.id.as_str(), scope, None)?
+            .issue_access_token(
+                client,
+                crate::token::TokenFor {
+                    subject: client.id.as_str(),
+                    scope,
+                    gid: None,
+                    resources: &resources,
+                },
+            )?
             .into_response(None))
     }
 }

@@ -72,9 +72,12 @@ impl AuthServer {
     ) -> Result<TokenResponse, OAuthError> {
         let access = self.sign_access_token(
             client,
-            user.as_str(),
-            access_scopes,
-            Some(&consent.id),
+            crate::token::TokenFor {
+                subject: user.as_str(),
+                scope: access_scopes,
+                gid: Some(&consent.id),
+                resources: &[],
+            },
             jti.clone(),
             exp,
         )?;
