@@ -19,8 +19,11 @@ use crate::error::ApiError;
 /// Bodies over this size are refused.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The one parameter that may be repeated (RFC 8707 §2: one per API).
+pub const RESOURCE: &str = "resource";
+
 #[derive(Debug, Default)]
-pub struct Params(BTreeMap<String, String>);
+pub struct Params(BTreeMap<String, String>, Vec<String>);
 
 impl Params {
     /// An absent or empty parameter is `None` (RFC 6749 §3.1: parameters
@@ -38,6 +41,11 @@ impl Params {
             .ok_or_else(|| OAuthError::invalid_request(format!("missing parameter `{name}`")))
     }
 
+    /// Every `resource` parameter, in order.
+    pub fn resources(&self) -> &[String] {
+        &self.1
+    }
+
     pub fn scope(&self) -> Result<Option<ScopeSet>, OAuthError> {
         self.get("scope")
             .map(|s| ScopeSet::parse(s).map_err(|_| OAuthError::malformed_scope(s)))
@@ -46,6 +54,10 @@ impl Params {
 
     fn insert(&mut self, name: String, value: String) -> Result<(), OAuthError> {
         if value.is_empty() {
+            return Ok(());
+        }
+        if name == RESOURCE {
+            self.1.push(value);
             return Ok(());
         }
         if self.0.contains_key(&name) {
@@ -125,6 +137,7 @@ const KNOWN: &[&str] = &[
     "client_secret",
     "token",
     "token_type_hint",
+    "resource",
 ];
 
 fn parameter(name: &str) -> String {
@@ -166,6 +179,17 @@ impl<'de> Visitor<'de> for ParamsVisitor<'_> {
             let value = match value {
                 serde_json::Value::String(s) => s,
                 serde_json::Value::Null => String::new(),
+                // Several resources in JSON: an array of strings.
+                serde_json::Value::Array(items)
+                    if name == RESOURCE && items.iter().all(serde_json::Value::is_string) =>
+                {
+                    for item in items {
+                        if let serde_json::Value::String(s) = item {
+                            params.1.push(s);
+                        }
+                    }
+                    continue;
+                }
                 _ => {
                     let e = OAuthError::invalid_request(format!(
                         "malformed JSON body: {} must be a string",

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portcullis_core::model::Client;
 use portcullis_core::registry::{ClientSpec, ClientUpdate};
-use portcullis_protocol::{ClientId, GrantType, RedirectUri, ScopeSet};
+use portcullis_protocol::{ClientId, GrantType, RedirectUri, ResourceUri, ScopeSet};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -32,6 +32,8 @@ pub struct ClientView {
     pub token_lifetime: Option<i64>,
     pub require_pkce: bool,
     pub owner: Option<String>,
+    /// Restricted resources (RFC 8707) this client may ask tokens for.
+    pub resources: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -49,6 +51,7 @@ impl From<&Client> for ClientView {
             token_lifetime: c.token_lifetime,
             require_pkce: c.require_pkce,
             owner: c.owner.as_ref().map(ToString::to_string),
+            resources: c.resources.iter().map(ToString::to_string).collect(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -72,6 +75,9 @@ pub struct NewClient {
     pub token_lifetime: Option<i64>,
     /// Default true; only a confidential client may turn PKCE off.
     pub require_pkce: Option<bool>,
+    /// Restricted resources it may ask tokens for.
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -88,6 +94,7 @@ pub struct ClientPatch {
     pub redirect_uris: Option<Vec<String>>,
     pub token_lifetime: Option<i64>,
     pub require_pkce: Option<bool>,
+    pub resources: Option<Vec<String>>,
 }
 
 /// Tells `null` (`Some(None)`) from a missing field (`None`, by default).
@@ -121,6 +128,17 @@ fn redirect_uris(raw: &[String]) -> Result<Vec<RedirectUri>, Problem> {
     raw.iter()
         .map(|u| RedirectUri::parse(u).map_err(unprocessable))
         .collect()
+}
+
+fn resources(raw: &[String]) -> Result<Vec<ResourceUri>, Problem> {
+    let mut out: Vec<ResourceUri> = Vec::new();
+    for r in raw {
+        let r: ResourceUri = r.parse().map_err(unprocessable)?;
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    Ok(out)
 }
 
 fn scopes(raw: &str) -> Result<ScopeSet, Problem> {
@@ -162,6 +180,7 @@ pub async fn create(
             token_lifetime: new.token_lifetime,
             require_pkce: new.require_pkce.unwrap_or(true),
             owner,
+            resources: resources(&new.resources)?,
         })
         .await?;
     let body = ClientWithSecret {
@@ -208,6 +227,7 @@ pub async fn update(
             .transpose()?,
         token_lifetime: patch.token_lifetime.map(Some),
         require_pkce: patch.require_pkce,
+        resources: patch.resources.as_deref().map(resources).transpose()?,
     };
     let updated = caller
         .on(&state.server)

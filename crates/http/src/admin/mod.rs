@@ -10,6 +10,7 @@ mod api_keys;
 mod clients;
 mod consents;
 mod problem;
+mod resources;
 mod scopes;
 mod signing_keys;
 mod users;
@@ -50,6 +51,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/api/v1/scopes",
             get(scopes::list).post(scopes::define),
+        )
+        .route(
+            "/admin/api/v1/resources",
+            get(resources::list).post(resources::define),
+        )
+        .route(
+            "/admin/api/v1/resources/{uri}",
+            axum::routing::delete(resources::delete),
         )
         .route(
             "/admin/api/v1/api-keys",
@@ -121,6 +130,7 @@ impl Paging {
         clients::list, clients::create, clients::show, clients::update, clients::delete, clients::rotate_secret,
         users::list, users::create, users::show, users::update,
         scopes::list, scopes::define,
+        resources::list, resources::define, resources::delete,
         api_keys::list, api_keys::create, api_keys::revoke,
         signing_keys::list, signing_keys::rotate,
         consents::list, consents::revoke,

@@ -25,6 +25,7 @@ pub async fn post(
     let request = match params.required("grant_type")? {
         "client_credentials" => TokenRequest::ClientCredentials(client_credentials::Request {
             scope: params.scope()?,
+            resources: params.resources().to_vec(),
         }),
         "authorization_code" => TokenRequest::AuthorizationCode(authorization_code::Request {
             code: Secret::new(params.required("code")?),

@@ -91,6 +91,7 @@ impl ClientForm {
             token_lifetime,
             require_pkce: true,
             owner: Some(owner.clone()),
+            resources: Vec::new(),
         })
     }
 }
