@@ -323,6 +323,7 @@ impl Config {
         s.cors_allowed_origins = self.cors_allowed_origins.clone();
         s.max_scopes = self.max_scopes;
         s.trusted_proxies = self.trusted_proxies.clone();
+        s.insecure_http_resources = self.insecure_http_issuer;
         s
     }
 

@@ -2,7 +2,7 @@ use clap::Subcommand;
 use portcullis_core::AuthServer;
 use portcullis_core::model::Client;
 use portcullis_core::registry::{ClientSpec, ClientUpdate};
-use portcullis_protocol::{ClientId, GrantType, RedirectUri, ScopeSet, Secret};
+use portcullis_protocol::{ClientId, GrantType, RedirectUri, ResourceUri, ScopeSet, Secret};
 use serde_json::json;
 
 use super::{CliError, CliResult, print_json};
@@ -41,6 +41,9 @@ pub enum Command {
         /// then appears in their console).
         #[arg(long)]
         owner: Option<String>,
+        /// A restricted resource (RFC 8707) it may ask tokens for; repeatable.
+        #[arg(long = "resource")]
+        resources: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -75,6 +78,12 @@ pub enum Command {
         redirect_uris: Vec<String>,
         #[arg(long)]
         token_lifetime: Option<i64>,
+        /// Replaces the restricted resources it may ask tokens for; repeatable.
+        #[arg(long = "resource", conflicts_with = "no_resources")]
+        resources: Vec<String>,
+        /// Allows it no restricted resource.
+        #[arg(long)]
+        no_resources: bool,
         #[arg(long)]
         json: bool,
     },
@@ -114,6 +123,17 @@ fn redirect_uris(raw: &[String]) -> Result<Vec<RedirectUri>, CliError> {
     Ok(out)
 }
 
+fn resources(raw: &[String]) -> Result<Vec<ResourceUri>, CliError> {
+    let mut out: Vec<ResourceUri> = Vec::new();
+    for r in raw {
+        let r: ResourceUri = r.parse().map_err(|e| CliError(format!("{e}")))?;
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
 fn scopes(raw: &str) -> Result<ScopeSet, CliError> {
     Ok(ScopeSet::parse(&raw.replace('+', " "))?)
 }
@@ -138,6 +158,7 @@ pub fn to_json(c: &Client, secret: Option<&Secret>) -> serde_json::Value {
         "token_lifetime": c.token_lifetime,
         "require_pkce": c.require_pkce,
         "owner": c.owner,
+        "resources": c.resources,
         "created_at": c.created_at,
         "updated_at": c.updated_at,
     });
@@ -193,6 +214,7 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
             token_lifetime,
             no_pkce,
             owner,
+            resources: res,
             json,
         } => {
             let operator = server.operator();
@@ -211,6 +233,7 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
                     token_lifetime,
                     require_pkce: !no_pkce,
                     owner,
+                    resources: resources(&res)?,
                 })
                 .await?;
             print_client(&created.client, created.secret.as_ref(), json);
@@ -246,6 +269,8 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
             all_default_scopes,
             redirect_uris: r,
             token_lifetime,
+            resources: res,
+            no_resources,
             json,
         } => {
             let update = ClientUpdate {
@@ -260,6 +285,11 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
                 redirect_uris: (!r.is_empty()).then(|| redirect_uris(&r)).transpose()?,
                 token_lifetime: token_lifetime.map(Some),
                 require_pkce: None,
+                resources: if no_resources {
+                    Some(Vec::new())
+                } else {
+                    (!res.is_empty()).then(|| resources(&res)).transpose()?
+                },
             };
             let c = server
                 .operator()

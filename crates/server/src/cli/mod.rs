@@ -5,6 +5,7 @@
 mod api_key;
 mod client;
 mod keys;
+mod resource;
 mod scope;
 mod serve;
 mod user;
@@ -54,6 +55,9 @@ enum Command {
     /// Define scopes.
     #[command(subcommand)]
     Scope(scope::Command),
+    /// Define the APIs tokens may be asked for (RFC 8707 resources).
+    #[command(subcommand)]
+    Resource(resource::Command),
     /// Manage API secret keys.
     #[command(subcommand)]
     ApiKey(api_key::Command),
@@ -128,6 +132,10 @@ async fn run(cli: Cli) -> CliResult {
                 Command::Scope(c) => {
                     let server = admin_server(&config).await?;
                     scope::run(&server, c).await
+                }
+                Command::Resource(c) => {
+                    let server = admin_server(&config).await?;
+                    resource::run(&server, c).await
                 }
                 Command::ApiKey(c) => {
                     let server = admin_server(&config).await?;

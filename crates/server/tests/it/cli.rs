@@ -153,6 +153,48 @@ fn client_lifecycle_on_the_embedded_store() {
         "built in",
     );
 
+    // Resources (RFC 8707): defined, allowed on a client, listed, deleted.
+    let mcp = "https://api.example/mcp";
+    let r = ok_json(
+        d,
+        &[
+            "resource",
+            "define",
+            mcp,
+            "--name",
+            "Acme MCP",
+            "--scope",
+            "read",
+            "--restricted",
+            "--json",
+        ],
+    );
+    assert_eq!(r["uri"], mcp);
+    assert_eq!(r["restricted"], true);
+    assert_eq!(r["scope"], "read");
+    fails_naming(
+        d,
+        &["resource", "define", "/relative", "--name", "x"],
+        "absolute URI",
+    );
+    let allowed = ok_json(d, &["client", "update", &id, "--resource", mcp, "--json"]);
+    assert_eq!(allowed["resources"], serde_json::json!([mcp]));
+    fails_naming(
+        d,
+        &[
+            "client",
+            "update",
+            &id,
+            "--resource",
+            "https://nowhere.example/",
+        ],
+        "not defined",
+    );
+    let listed = ok_json(d, &["resource", "list", "--json"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert!(portcullis(d, &["resource", "delete", mcp]).status.success());
+    fails_naming(d, &["resource", "delete", mcp], "not found");
+
     let rotated = ok_json(d, &["client", "rotate-secret", &id, "--json"]);
     assert_ne!(rotated["client_secret"].as_str().unwrap(), secret);
 

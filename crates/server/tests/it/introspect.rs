@@ -39,7 +39,7 @@ async fn expired_tampered_foreign_and_garbage_tokens_are_inactive() {
     let base = AccessTokenClaims {
         iss: s.issuer().to_owned(),
         sub: c.id.to_string(),
-        aud: s.issuer().to_owned(),
+        aud: s.issuer().to_owned().into(),
         client_id: c.id.clone(),
         scope: ScopeSet::parse("read").unwrap(),
         jti: Jti::new("t1"),

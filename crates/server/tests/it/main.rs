@@ -19,6 +19,7 @@ mod introspect;
 mod keys_at_rest;
 mod loopback;
 mod postgres;
+mod resources;
 mod revoke;
 mod scope_defaults;
 mod scope_grants;

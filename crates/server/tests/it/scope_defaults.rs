@@ -262,6 +262,7 @@ async fn no_scope_gets_the_clients_default_scopes() {
                 token_lifetime: None,
                 require_pkce: true,
                 owner: None,
+                resources: Vec::new(),
             };
             let e = op.register_client(spec.clone()).await.unwrap_err();
             assert!(e.to_string().contains("default scope"), "{bad}: {e}");
@@ -415,6 +416,7 @@ async fn offline_access_brings_a_refresh_token_and_never_reaches_the_access_toke
                 token_lifetime: None,
                 require_pkce: true,
                 owner: None,
+                resources: Vec::new(),
             })
             .await
             .unwrap_err();

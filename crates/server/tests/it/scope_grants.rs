@@ -50,6 +50,7 @@ async fn client_of(s: &TestServer, owner: Option<&UserId>) -> ClientId {
             token_lifetime: None,
             require_pkce: true,
             owner: owner.cloned(),
+            resources: Vec::new(),
         })
         .await
         .unwrap()
@@ -783,6 +784,7 @@ async fn scopes_are_capped_per_request_client_and_key() {
             token_lifetime: None,
             require_pkce: true,
             owner: None,
+            resources: Vec::new(),
         })
         .await
         .unwrap_err();

@@ -172,6 +172,7 @@ impl TestServer {
             token_lifetime: None,
             require_pkce: true,
             owner: None,
+            resources: Vec::new(),
         };
         tune(&mut spec);
         let created = self
