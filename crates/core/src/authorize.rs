@@ -28,6 +28,8 @@ pub struct AuthorizeParams {
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
     pub prompt: Option<String>,
+    /// RFC 8707 `resource` parameters, in order (the one that may repeat).
+    pub resources: Vec<String>,
     /// Set when a parameter was repeated; reported once the redirect URI
     /// is known to be safe.
     pub repeated: Option<String>,
@@ -81,6 +83,8 @@ pub struct ConsentView {
     pub client_id: ClientId,
     pub redirect_host: String,
     pub scopes: Vec<ScopeView>,
+    /// The APIs the tokens will be for (RFC 8707), by name and identifier.
+    pub resources: Vec<(String, String)>,
 }
 
 /// Builds the redirect back to the client: query for codes, fragment for
@@ -215,6 +219,16 @@ impl AuthServer {
             self.settings.max_scopes,
         )
         .map_err(fail)?;
+        let catalog = self.resources().await?;
+        let resources = catalog
+            .check(&p.resources, &client, self.allows_http_resources())
+            .map_err(fail)?;
+        let scopes = crate::resources::fit_scopes(
+            scopes,
+            requested.is_some(),
+            catalog.scope_union(&resources).as_ref(),
+        )
+        .map_err(fail)?;
         let code_challenge = match (
             response_type,
             &p.code_challenge,
@@ -264,6 +278,7 @@ impl AuthServer {
             code_challenge,
             prompt: p.prompt,
             user_id: None,
+            resources,
             created_at: now,
             expires_at: now + PENDING_LIFETIME,
         };
@@ -326,11 +341,14 @@ impl AuthServer {
                 "This sign-in request belongs to another user.".into(),
             ));
         }
-        let consented = self
-            .store
-            .find_active_consent(&user.id, &pending.client_id)
-            .await?
-            .is_some_and(|c| pending.scopes.is_subset(&c.scopes));
+        // A consent records scopes, not the APIs they were approved for, so
+        // a request naming resources is always put to the user.
+        let consented = pending.resources.is_empty()
+            && self
+                .store
+                .find_active_consent(&user.id, &pending.client_id)
+                .await?
+                .is_some_and(|c| pending.scopes.is_subset(&c.scopes));
         if consented && prompt != Some("consent") {
             return self.decide(request, user, true).await.map(Next::Redirect);
         }
@@ -405,12 +423,24 @@ impl AuthServer {
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_else(|| pending.redirect_uri.to_string());
+        let catalog = self.resources().await?;
+        let resources = pending
+            .resources
+            .iter()
+            .map(|uri| {
+                let name = catalog
+                    .get(uri)
+                    .map_or_else(|| uri.to_string(), |r| r.name.clone());
+                (name, uri.to_string())
+            })
+            .collect();
         Ok(ConsentView {
             request: pending.id,
             client_name: client.name.clone(),
             client_id: client.id.clone(),
             redirect_host,
             scopes,
+            resources,
         })
     }
 
@@ -475,6 +505,7 @@ impl AuthServer {
                         redirect_uri: pending.redirect_uri.clone(),
                         scopes: pending.scopes.clone(),
                         code_challenge: pending.code_challenge.clone(),
+                        resources: pending.resources.clone(),
                         created_at: now,
                         expires_at: now + CODE_LIFETIME,
                     })
@@ -494,7 +525,7 @@ impl AuthServer {
                         subject: user.id.as_str(),
                         scope: pending.scopes.clone(),
                         gid: Some(&consent.id),
-                        resources: &[],
+                        resources: &pending.resources,
                     },
                 )?;
                 let expires_in = issued.expires_in.to_string();

@@ -209,6 +209,8 @@ pub struct PendingAuthorization {
     pub prompt: Option<String>,
     /// Set once a logged-in user has taken the request up.
     pub user_id: Option<UserId>,
+    /// RFC 8707 resources the request named, checked.
+    pub resources: Vec<ResourceUri>,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -245,6 +247,8 @@ pub struct AuthorizationCode {
     pub redirect_uri: RedirectUri,
     pub scopes: ScopeSet,
     pub code_challenge: Option<String>,
+    /// The resources consented to; the token request may narrow them.
+    pub resources: Vec<ResourceUri>,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -272,6 +276,8 @@ pub struct RefreshTokenRecord {
     /// The access token issued beside it, revoked with the family.
     pub access_jti: Jti,
     pub access_exp: i64,
+    /// The grant's resources: a refresh may narrow them, never widen.
+    pub resources: Vec<ResourceUri>,
     pub created_at: i64,
     pub expires_at: i64,
 }

@@ -82,6 +82,33 @@ impl Resources {
     }
 }
 
+/// RFC 8707 §2.2: at the token endpoint of a grant made for `granted`,
+/// `resource` may only pick among them; none picks them all.
+pub fn narrow(
+    requested: &[String],
+    granted: &[ResourceUri],
+) -> Result<Vec<ResourceUri>, OAuthError> {
+    if requested.is_empty() {
+        return Ok(granted.to_vec());
+    }
+    let mut out: Vec<ResourceUri> = Vec::new();
+    for (i, raw) in requested.iter().enumerate() {
+        let n = i + 1;
+        let uri: ResourceUri = raw
+            .parse()
+            .map_err(|e| OAuthError::invalid_target(format!("resource {n}: {e}")))?;
+        if !granted.contains(&uri) {
+            return Err(OAuthError::invalid_target(format!(
+                "resource {n} was not part of this grant; a token request may narrow the resources, never widen them"
+            )));
+        }
+        if !out.contains(&uri) {
+            out.push(uri);
+        }
+    }
+    Ok(out)
+}
+
 /// Keeps a grant for `uris` within the scopes those APIs understand: a named
 /// scope outside them is `invalid_scope`; defaulted ones are narrowed.
 pub fn fit_scopes(

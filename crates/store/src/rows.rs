@@ -246,6 +246,7 @@ pub(crate) struct PendingRow {
     user_id: Option<String>,
     created_at: i64,
     expires_at: i64,
+    resources: String,
 }
 
 impl PendingRow {
@@ -262,6 +263,7 @@ impl PendingRow {
             code_challenge: self.code_challenge,
             prompt: self.prompt,
             user_id: self.user_id.map(UserId::new),
+            resources: split(&self.resources, "resource")?,
             created_at: self.created_at,
             expires_at: self.expires_at,
         })
@@ -304,6 +306,7 @@ pub(crate) struct CodeRow {
     code_challenge: Option<String>,
     created_at: i64,
     expires_at: i64,
+    resources: String,
 }
 
 impl CodeRow {
@@ -316,6 +319,7 @@ impl CodeRow {
             user_id: UserId::new(self.user_id),
             consent_id: self.consent_id,
             code_challenge: self.code_challenge,
+            resources: split(&self.resources, "resource")?,
             created_at: self.created_at,
             expires_at: self.expires_at,
         })
@@ -353,6 +357,7 @@ pub(crate) struct RefreshRow {
     access_exp: i64,
     created_at: i64,
     expires_at: i64,
+    resources: String,
 }
 
 impl RefreshRow {
@@ -366,6 +371,7 @@ impl RefreshRow {
             consent_id: self.consent_id,
             access_jti: Jti::new(self.access_jti),
             access_exp: self.access_exp,
+            resources: split(&self.resources, "resource")?,
             created_at: self.created_at,
             expires_at: self.expires_at,
         })

@@ -257,6 +257,7 @@ async fn only_unrotated_unrevoked_refresh_tokens_are_found_live() {
             scopes: ScopeSet::parse("read").unwrap(),
             access_jti: Jti::new(format!("j-{token}")),
             access_exp: 5_000,
+            resources: vec!["https://api.example/mcp".parse().unwrap()],
             created_at: 1_000,
             expires_at: 9_000,
         };

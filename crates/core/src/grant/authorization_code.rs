@@ -15,6 +15,8 @@ pub struct Request {
     pub code: Secret,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
+    /// RFC 8707 `resource` parameters: a subset of those authorized.
+    pub resources: Vec<String>,
 }
 
 impl AuthServer {
@@ -93,13 +95,18 @@ impl AuthServer {
             }
             (None, None) => {}
         }
+        let access_resources = crate::resources::narrow(&req.resources, &code.resources)?;
         let consent = self.live_consent(&code.consent_id, &code.user_id).await?;
         self.issue_user_tokens(
             client,
             &code.user_id,
             &consent,
-            code.scopes.clone(),
-            code.scopes,
+            super::UserGrant {
+                access_scopes: code.scopes.clone(),
+                refresh_scopes: code.scopes,
+                access_resources,
+                refresh_resources: code.resources,
+            },
             redemption.family_id,
             redemption.access_jti,
             redemption.access_exp,

@@ -24,6 +24,15 @@ pub enum TokenRequest {
     RefreshToken(refresh_token::Request),
 }
 
+/// What a user grant gives now (the access token) and keeps (the refresh
+/// token): a token request may narrow the first, never the second.
+pub(crate) struct UserGrant {
+    pub access_scopes: ScopeSet,
+    pub refresh_scopes: ScopeSet,
+    pub access_resources: Vec<portcullis_protocol::ResourceUri>,
+    pub refresh_resources: Vec<portcullis_protocol::ResourceUri>,
+}
+
 impl AuthServer {
     pub async fn token(
         &self,
@@ -64,19 +73,24 @@ impl AuthServer {
         client: &Client,
         user: &UserId,
         consent: &Consent,
-        access_scopes: ScopeSet,
-        refresh_scopes: ScopeSet,
+        grant: UserGrant,
         family_id: String,
         jti: Jti,
         exp: i64,
     ) -> Result<TokenResponse, OAuthError> {
+        let UserGrant {
+            access_scopes,
+            refresh_scopes,
+            access_resources,
+            refresh_resources,
+        } = grant;
         let access = self.sign_access_token(
             client,
             crate::token::TokenFor {
                 subject: user.as_str(),
                 scope: access_scopes,
                 gid: Some(&consent.id),
-                resources: &[],
+                resources: &access_resources,
             },
             jti.clone(),
             exp,
@@ -96,6 +110,7 @@ impl AuthServer {
                 scopes: refresh_scopes,
                 access_jti: jti.clone(),
                 access_exp: exp,
+                resources: refresh_resources,
                 created_at: now,
                 expires_at: now + REFRESH_TOKEN_LIFETIME,
             })

@@ -12,6 +12,8 @@ use crate::server::AuthServer;
 pub struct Request {
     pub refresh_token: Secret,
     pub scope: Option<ScopeSet>,
+    /// RFC 8707: narrows the new access token's audience within the grant's.
+    pub resources: Vec<String>,
 }
 
 impl AuthServer {
@@ -60,6 +62,7 @@ impl AuthServer {
             }
             None => found.scopes.clone(),
         };
+        let access_resources = crate::resources::narrow(&req.resources, &found.resources)?;
         let Some(old) = self.store.take_refresh_token(&hash, now).await? else {
             // Already rotated or revoked: a replay. Each statement commits on
             // its own, so this revocation stands whatever the request's fate.
@@ -85,8 +88,12 @@ impl AuthServer {
                 client,
                 &old.user_id,
                 &consent,
-                scopes,
-                old.scopes,
+                super::UserGrant {
+                    access_scopes: scopes,
+                    refresh_scopes: old.scopes,
+                    access_resources,
+                    refresh_resources: old.resources,
+                },
                 old.family_id,
                 jti,
                 exp,

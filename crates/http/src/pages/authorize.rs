@@ -16,6 +16,12 @@ fn params_of(raw: &[u8]) -> Option<AuthorizeParams> {
     let pairs = form_pairs(raw).ok()?;
     let mut p = AuthorizeParams::default();
     for (name, value) in pairs {
+        if name == crate::params::RESOURCE {
+            if !value.is_empty() {
+                p.resources.push(value);
+            }
+            continue;
+        }
         let slot = match name.as_str() {
             "client_id" => &mut p.client_id,
             "redirect_uri" => &mut p.redirect_uri,

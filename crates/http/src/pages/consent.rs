@@ -62,6 +62,11 @@ pub async fn get(
             client_id => view.client_id.as_str(),
             redirect_host => view.redirect_host,
             scopes => scopes,
+            resources => view
+                .resources
+                .into_iter()
+                .map(|(name, uri)| context! { name, uri })
+                .collect::<Vec<_>>(),
             username => user.username,
         },
     );

@@ -31,10 +31,12 @@ pub async fn post(
             code: Secret::new(params.required("code")?),
             redirect_uri: params.get("redirect_uri").map(str::to_owned),
             code_verifier: params.get("code_verifier").map(str::to_owned),
+            resources: params.resources().to_vec(),
         }),
         "refresh_token" => TokenRequest::RefreshToken(refresh_token::Request {
             refresh_token: Secret::new(params.required("refresh_token")?),
             scope: params.scope()?,
+            resources: params.resources().to_vec(),
         }),
         other => return Err(unsupported(other).into()),
     };

@@ -283,3 +283,185 @@ async fn resources_through_the_admin_api() {
         .unwrap();
     assert_eq!(res.status(), 204);
 }
+
+/// Authorize → login → consent for `resources`; the consent page's text
+/// and the code.
+async fn code_for_resources(
+    s: &TestServer,
+    c: &TestClient,
+    resources: &[&str],
+    challenge: &str,
+) -> Result<(String, String), String> {
+    use crate::authcode::{CB, PASSWORD};
+    let extra: String = resources
+        .iter()
+        .map(|r| {
+            format!(
+                "&resource={}",
+                url::form_urlencoded::byte_serialize(r.as_bytes()).collect::<String>()
+            )
+        })
+        .collect();
+    let b = crate::support::Browser::new(s);
+    let page = b
+        .go(&format!(
+            "{}{extra}",
+            crate::authcode::authorize_url(c, "read", challenge, "")
+        ))
+        .await;
+    if page.status().is_redirection() {
+        return Err(crate::support::location(&page));
+    }
+    let consent = b.login(page, "alice", PASSWORD).await;
+    if consent.status().is_redirection() {
+        // A remembered consent (only without resources): straight back.
+        let back = crate::support::location(&consent);
+        return Ok((
+            String::new(),
+            crate::support::params_of(&back)["code"].clone(),
+        ));
+    }
+    let html = consent.text().await.unwrap();
+    let csrf = crate::support::hidden(&html, "csrf");
+    let request = crate::support::hidden(&html, "request");
+    let res = b
+        .http
+        .post(s.url("/consent"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("request", request.as_str()),
+            ("decision", "approve"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let back = crate::support::location(&res);
+    assert!(back.starts_with(CB), "{back}");
+    Ok((html, crate::support::params_of(&back)["code"].clone()))
+}
+
+#[tokio::test]
+async fn the_code_flow_binds_tokens_to_the_resources_consented_to() {
+    use crate::authcode::{CB, exchange, refresh};
+    for s in servers().await {
+        s.server()
+            .operator()
+            .create_user("alice", crate::authcode::PASSWORD, false)
+            .await
+            .unwrap();
+        define(&s, MCP, "", false).await;
+        define(&s, BILLING, "", false).await;
+        let c = crate::authcode::code_client(&s, |_| {}).await;
+
+        // Unknown at authorize: back to the client with invalid_target.
+        let (_, challenge) = crate::support::pkce_pair();
+        let back = code_for_resources(&s, &c, &["https://nowhere.example/"], &challenge)
+            .await
+            .unwrap_err();
+        assert!(back.starts_with(CB), "{back}");
+        assert_eq!(crate::support::params_of(&back)["error"], "invalid_target");
+
+        let (verifier, challenge) = crate::support::pkce_pair();
+        let (consent, code) = code_for_resources(&s, &c, &[MCP, BILLING], &challenge)
+            .await
+            .unwrap();
+        // Names and identifiers, HTML-escaped (`/` is `&#x2f;`).
+        assert!(
+            consent.contains("Only at <strong>API at https:")
+                && consent.contains("billing.example"),
+            "the consent page names the APIs: {consent}"
+        );
+        // The token request may pick one of them.
+        let res = s
+            .post_form(
+                "/oauth/token",
+                &c,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", CB),
+                    ("code_verifier", &verifier),
+                    ("resource", MCP),
+                ],
+            )
+            .await;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(claims(body["access_token"].as_str().unwrap())["aud"], MCP);
+        let rt = body["refresh_token"].as_str().unwrap().to_owned();
+
+        // A refresh names no more than the grant had; a wider one is refused
+        // before the token is used, so it still works afterwards.
+        let res = s
+            .post_form(
+                "/oauth/token",
+                &c,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &rt),
+                    ("resource", "https://nowhere.example/"),
+                ],
+            )
+            .await;
+        assert_oauth_error(res, 400, "invalid_target").await;
+        let res = refresh(&s, &c, &rt, None).await;
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(
+            claims(body["access_token"].as_str().unwrap())["aud"],
+            json!([MCP, BILLING]),
+            "without resource, the whole grant"
+        );
+        let rt = body["refresh_token"].as_str().unwrap().to_owned();
+        let res = s
+            .post_form(
+                "/oauth/token",
+                &c,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &rt),
+                    ("resource", BILLING),
+                ],
+            )
+            .await;
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(
+            claims(body["access_token"].as_str().unwrap())["aud"],
+            BILLING
+        );
+
+        // A code exchange cannot widen either.
+        let (verifier, challenge) = crate::support::pkce_pair();
+        let (_, code) = code_for_resources(&s, &c, &[MCP], &challenge)
+            .await
+            .unwrap();
+        let res = s
+            .post_form(
+                "/oauth/token",
+                &c,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", CB),
+                    ("code_verifier", &verifier),
+                    ("resource", BILLING),
+                ],
+            )
+            .await;
+        let d = assert_oauth_error(res, 400, "invalid_target").await;
+        assert!(d.contains("not part of this grant"), "{d}");
+
+        // Without resource the flow is as before.
+        let (verifier, challenge) = crate::support::pkce_pair();
+        let (_, code) = code_for_resources(&s, &c, &[], &challenge).await.unwrap();
+        let body: Value = exchange(&s, &c, &code, &verifier)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            claims(body["access_token"].as_str().unwrap())["aud"],
+            s.issuer()
+        );
+    }
+}
