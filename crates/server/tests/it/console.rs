@@ -346,6 +346,10 @@ async fn console_user_and_scope_management_is_for_admins() {
             vec![("name", "admin:all"), ("description", "Everything")],
         ),
         (
+            "/console/resources",
+            vec![("uri", "https://api.example/mcp"), ("name", "Mine")],
+        ),
+        (
             "/console/users/disable",
             vec![("id", root_user.id.as_str())],
         ),
@@ -406,6 +410,39 @@ async fn console_user_and_scope_management_is_for_admins() {
     let page = console(&admin).await;
     assert!(page.contains("carol"));
     assert!(page.contains("Write your invoices"));
+
+    // Resources (RFC 8707): defined with their scopes; a bad identifier is
+    // refused with the domain's message and the form kept.
+    let res = admin
+        .submit(
+            &page,
+            "/console/resources",
+            &[
+                ("uri", "https://api.example/mcp"),
+                ("name", "Acme MCP"),
+                ("scope", "invoices:write"),
+                ("restricted", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let all = s.server().store().list_resources().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert!(all[0].restricted);
+    assert_eq!(all[0].scopes.to_string(), "invoices:write");
+    let page = console(&admin).await;
+    assert!(page.contains("Acme MCP"));
+    let res = admin
+        .submit(
+            &page,
+            "/console/resources",
+            &[("uri", "https://api.example/#frag"), ("name", "Bad")],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("fragment"), "{html}");
+    let page = console(&admin).await;
 
     // A refused user or scope shows the domain's message.
     let res = admin

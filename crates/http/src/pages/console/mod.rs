@@ -72,6 +72,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/users/disable", post(users::disable_user))
         .route("/console/users/enable", post(users::enable_user))
         .route("/console/scopes", post(scopes::define_scope))
+        .route("/console/resources", post(resources::define_resource))
 }
 
 // ---------------------------------------------------------------------------
@@ -157,6 +158,8 @@ struct View {
     user_error: Option<String>,
     scope_form: ScopeForm,
     scope_error: Option<String>,
+    resource_form: ResourceForm,
+    resource_error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -239,6 +242,9 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "user-disabled" => "The user was disabled and signed out everywhere.",
         "user-enabled" => "The user was enabled and can sign in again.",
         "scope-defined" => "The scope was saved. Clients and keys can now be given it.",
+        "resource-defined" => {
+            "The resource was saved. Clients can now ask tokens for it with resource=URI."
+        }
         _ => return None,
     })
 }
@@ -284,6 +290,7 @@ async fn page(
             me.list_clients().await?,
             me.list_api_keys().await?,
             me.list_scopes().await?,
+            me.list_resources().await?,
             if me.allowed(Action::ListUsers).is_ok() {
                 me.list_users().await?
             } else {
@@ -292,7 +299,7 @@ async fn page(
         ))
     }
     .await;
-    let (all_clients, all_keys, scopes, users) = match loaded {
+    let (all_clients, all_keys, scopes, resources, users) = match loaded {
         Ok(l) => l,
         Err(e) => {
             return refusal_page(e, "Console unavailable");
@@ -405,6 +412,15 @@ async fn page(
             clients => clients,
             keys => keys,
             scopes => scopes,
+            resources => resources
+                .iter()
+                .map(|r| context! {
+                    uri => r.uri.as_str(),
+                    name => r.name,
+                    scopes => r.scopes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    restricted => r.restricted,
+                })
+                .collect::<Vec<_>>(),
             users => users,
             grant_choices => GRANT_CHOICES,
             max_lifetime => MAX_TOKEN_LIFETIME,
@@ -416,6 +432,8 @@ async fn page(
             user_error => view.user_error,
             scope_form => view.scope_form,
             scope_error => view.scope_error,
+            resource_form => view.resource_form,
+            resource_error => view.resource_error,
         },
     );
     csrf.attach(res)
@@ -571,11 +589,13 @@ macro_rules! tri {
 
 mod clients;
 mod keys;
+mod resources;
 mod scopes;
 mod users;
 
 use clients::ClientForm;
 use keys::KeyForm;
+use resources::ResourceForm;
 use scopes::ScopeForm;
 use users::UserForm;
 
@@ -819,6 +839,7 @@ mod tests {
                     key_form => KeyForm::default(), key_error => "bad key",
                     user_form => UserForm::default(), user_error => "bad user",
                     scope_form => ScopeForm::default(), scope_error => "bad scope",
+                    resource_form => ResourceForm::default(), resource_error => "bad resource",
                 })
                 .unwrap();
             assert!(html.contains("App &lt;b&gt;"), "escaped");
