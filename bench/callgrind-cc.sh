@@ -2,6 +2,8 @@
 # Instructions per client-credentials request, counted by callgrind: repeatable
 # on a noisy machine where wall-clock rates vary by tens of percent.
 # usage: bench/callgrind-cc.sh BIN [N]   (needs valgrind, curl, python3)
+# With CC_RESOURCE=URI each request also sends resource=URI (RFC 8707),
+# defined as a resource first, to price the resource check.
 # Runs BIN twice under callgrind (200, then 200+N requests on one keep-alive
 # connection) and prints the difference divided by N, so startup cancels out.
 set -euo pipefail
@@ -14,6 +16,9 @@ count() {
   d=$(mktemp -d)
   chmod 700 "$d"
   "$BIN" --data-dir "$d" scope define read --description Read >/dev/null
+  if [ -n "${CC_RESOURCE:-}" ]; then
+    "$BIN" --data-dir "$d" resource define "$CC_RESOURCE" --name bench >/dev/null
+  fi
   json=$("$BIN" --data-dir "$d" client create --name x --grant-type client_credentials --scope read --json)
   id=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])' <<<"$json")
   sec=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])' <<<"$json")
@@ -25,13 +30,16 @@ count() {
     curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
     sleep 0.2
   done
-  python3 - "$port" "$id" "$sec" "$n" <<'PY'
-import base64, http.client, sys
-port, cid, sec, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+  python3 - "$port" "$id" "$sec" "$n" "${CC_RESOURCE:-}" <<'PY'
+import base64, http.client, sys, urllib.parse
+port, cid, sec, n, resource = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 auth = base64.b64encode(f"{cid}:{sec}".encode()).decode()
+body = "grant_type=client_credentials"
+if resource:
+    body += "&resource=" + urllib.parse.quote(resource, safe="")
 c = http.client.HTTPConnection("127.0.0.1", int(port))
 for _ in range(n):
-    c.request("POST", "/oauth/token", body="grant_type=client_credentials",
+    c.request("POST", "/oauth/token", body=body,
               headers={"Authorization": "Basic " + auth,
                        "Content-Type": "application/x-www-form-urlencoded"})
     r = c.getresponse()
