@@ -192,3 +192,64 @@ async fn api_keys_alone_or_paired_with_a_token() {
         .header("x-api-key", &key);
     assert_eq!(status(paired).await, 401);
 }
+
+/// RFC 8707 audiences reach the guard: a token whose `aud` array holds the
+/// API's identifier passes, one for another API only does not.
+#[tokio::test]
+async fn the_guard_accepts_an_audience_array_that_names_it() {
+    const MCP: &str = "https://mcp.example/mcp";
+    const OTHER: &str = "https://billing.example/";
+    let s = TestServer::start().await;
+    s.define_scope("orders:read", false).await;
+    for uri in [MCP, OTHER] {
+        s.server()
+            .operator()
+            .define_resource(portcullis_core::resources::ResourceSpec {
+                uri: uri.into(),
+                name: uri.into(),
+                scopes: ScopeSet::default(),
+                restricted: false,
+            })
+            .await
+            .unwrap();
+    }
+    let caller = s.client("orders:read").await;
+    let guard = Guard::new(GuardConfig::new(s.issuer(), MCP)).unwrap();
+    let token = |resources: &'static [&'static str]| {
+        let s = &s;
+        let caller = &caller;
+        async move {
+            let mut form = vec![("grant_type", "client_credentials")];
+            form.extend(resources.iter().map(|r| ("resource", *r)));
+            let res = s.post_form("/oauth/token", caller, &form).await;
+            assert_eq!(res.status(), 200);
+            let body: Value = res.json().await.unwrap();
+            body["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let check = |t: String| {
+        let guard = guard.clone();
+        async move {
+            let req = http::Request::builder()
+                .uri("/")
+                .header("authorization", format!("Bearer {t}"))
+                .body(())
+                .unwrap();
+            let (parts, ()) = req.into_parts();
+            guard.authenticate(&parts).await
+        }
+    };
+    assert!(
+        check(token(&[MCP]).await).await.is_ok(),
+        "aud: the MCP server"
+    );
+    assert!(
+        check(token(&[OTHER, MCP]).await).await.is_ok(),
+        "aud: an array naming it"
+    );
+    assert!(
+        check(token(&[OTHER]).await).await.is_err(),
+        "aud: another API only"
+    );
+    assert!(check(token(&[]).await).await.is_err(), "aud: the issuer");
+}
