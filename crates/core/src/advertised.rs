@@ -58,7 +58,6 @@ impl AuthServer {
 mod tests {
     use super::*;
     use crate::model::GrantPolicy;
-    use portcullis_protocol::{ClientId, ScopeSet};
 
     fn def(name: &str, requires_resource: bool, listed: bool) -> ScopeDefinition {
         ScopeDefinition {
@@ -74,19 +73,8 @@ mod tests {
 
     fn client(grants: Vec<GrantType>) -> Client {
         Client {
-            id: ClientId::new("c"),
-            name: "c".into(),
-            secret_hash: None,
-            redirect_uris: vec![],
             grant_types: grants,
-            scopes: ScopeSet::default(),
-            default_scopes: None,
-            token_lifetime: None,
-            require_pkce: true,
-            owner: None,
-            resources: vec![],
-            created_at: 0,
-            updated_at: 0,
+            ..Client::blank()
         }
     }
 

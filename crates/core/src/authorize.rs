@@ -219,16 +219,12 @@ impl AuthServer {
             self.settings.max_scopes,
         )
         .map_err(fail)?;
-        let catalog = self.resources().await?;
-        let resources = catalog
-            .check(&p.resources, &client, self.allows_http_resources())
+        let (resources, union) = self
+            .requested_resources(&p.resources, &client)
+            .await
             .map_err(fail)?;
-        let scopes = crate::resources::fit_scopes(
-            scopes,
-            requested.is_some(),
-            catalog.scope_union(&resources).as_ref(),
-        )
-        .map_err(fail)?;
+        let scopes = crate::resources::fit_scopes(scopes, requested.is_some(), union.as_ref())
+            .map_err(fail)?;
         let code_challenge = match (
             response_type,
             &p.code_challenge,
@@ -423,7 +419,11 @@ impl AuthServer {
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_else(|| pending.redirect_uri.to_string());
-        let catalog = self.resources().await?;
+        let catalog = if pending.resources.is_empty() {
+            Default::default()
+        } else {
+            self.resources().await?
+        };
         let resources = pending
             .resources
             .iter()

@@ -94,26 +94,15 @@ impl AuthServer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portcullis_protocol::{ClientId, RedirectUri, ScopeSet};
+    use portcullis_protocol::RedirectUri;
 
     fn client(uris: &[&str]) -> Client {
         Client {
-            id: ClientId::new("c"),
-            name: "c".into(),
-            secret_hash: None,
             redirect_uris: uris
                 .iter()
                 .map(|u| RedirectUri::parse(u).unwrap())
                 .collect(),
-            grant_types: vec![],
-            scopes: ScopeSet::default(),
-            default_scopes: None,
-            token_lifetime: None,
-            require_pkce: true,
-            owner: None,
-            resources: vec![],
-            created_at: 0,
-            updated_at: 0,
+            ..Client::blank()
         }
     }
 

@@ -41,6 +41,28 @@ impl Client {
     }
 }
 
+#[cfg(test)]
+impl Client {
+    /// A public client with nothing set, for unit tests to adjust.
+    pub(crate) fn blank() -> Self {
+        Self {
+            id: ClientId::new("c"),
+            name: "c".into(),
+            secret_hash: None,
+            redirect_uris: vec![],
+            grant_types: vec![],
+            scopes: ScopeSet::default(),
+            default_scopes: None,
+            token_lifetime: None,
+            require_pkce: true,
+            owner: None,
+            resources: vec![],
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+}
+
 /// Who may allow a scope on a client or an API key.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

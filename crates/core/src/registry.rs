@@ -240,9 +240,13 @@ impl AuthServer {
             defs.check_allowable(scope)
                 .map_err(RegistryError::Invalid)?;
         }
-        let resources = self.resources().await?;
+        let catalog = if c.resources.is_empty() {
+            Default::default()
+        } else {
+            self.resources().await?
+        };
         for uri in &c.resources {
-            if resources.get(uri).is_none() {
+            if catalog.get(uri).is_none() {
                 return Err(RegistryError::Invalid(format!(
                     "resource `{uri}` is not defined (define it first with `portcullis resource define`)"
                 )));

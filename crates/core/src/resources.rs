@@ -164,6 +164,23 @@ impl AuthServer {
             .await
     }
 
+    /// The checked resources of a request and the scopes they limit it to.
+    /// A request naming none never touches the catalogue, so grants that do
+    /// not use resources do not depend on it being loadable.
+    pub(crate) async fn requested_resources(
+        &self,
+        requested: &[String],
+        client: &Client,
+    ) -> Result<(Vec<ResourceUri>, Option<ScopeSet>), OAuthError> {
+        if requested.is_empty() {
+            return Ok((Vec::new(), None));
+        }
+        let catalog = self.resources().await?;
+        let resources = catalog.check(requested, client, self.allows_http_resources())?;
+        let union = catalog.scope_union(&resources);
+        Ok((resources, union))
+    }
+
     /// Whether `http` resource identifiers on any host are accepted.
     pub(crate) fn allows_http_resources(&self) -> bool {
         self.settings.insecure_http_resources

@@ -23,17 +23,22 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const RESOURCE: &str = "resource";
 
 #[derive(Debug, Default)]
-pub struct Params(BTreeMap<String, String>, Vec<String>);
+pub struct Params {
+    /// Each parameter that may appear once, by name.
+    single: BTreeMap<String, String>,
+    /// Every `resource`, in order.
+    resources: Vec<String>,
+}
 
 impl Params {
     /// An absent or empty parameter is `None` (RFC 6749 §3.1: parameters
     /// sent without a value are treated as omitted).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.single.get(name).map(String::as_str)
     }
 
     pub fn take(&mut self, name: &str) -> Option<String> {
-        self.0.remove(name)
+        self.single.remove(name)
     }
 
     pub fn required(&self, name: &str) -> Result<&str, OAuthError> {
@@ -43,7 +48,7 @@ impl Params {
 
     /// Every `resource` parameter, in order.
     pub fn resources(&self) -> &[String] {
-        &self.1
+        &self.resources
     }
 
     pub fn scope(&self) -> Result<Option<ScopeSet>, OAuthError> {
@@ -57,16 +62,16 @@ impl Params {
             return Ok(());
         }
         if name == RESOURCE {
-            self.1.push(value);
+            self.resources.push(value);
             return Ok(());
         }
-        if self.0.contains_key(&name) {
+        if self.single.contains_key(&name) {
             return Err(OAuthError::invalid_request(format!(
                 "{} is repeated",
                 parameter(&name)
             )));
         }
-        self.0.insert(name, value);
+        self.single.insert(name, value);
         Ok(())
     }
 
@@ -185,7 +190,7 @@ impl<'de> Visitor<'de> for ParamsVisitor<'_> {
                 {
                     for item in items {
                         if let serde_json::Value::String(s) = item {
-                            params.1.push(s);
+                            params.resources.push(s);
                         }
                     }
                     continue;

@@ -27,8 +27,7 @@ impl AuthServer {
                 "this client may not use the client_credentials grant",
             ));
         }
-        let catalog = self.resources().await?;
-        let resources = catalog.check(&req.resources, client, self.allows_http_resources())?;
+        let (resources, union) = self.requested_resources(&req.resources, client).await?;
         let defs = self.scope_definitions().await?;
         let scope = scope_policy::resolve(
             req.scope.as_ref(),
@@ -36,11 +35,7 @@ impl AuthServer {
             &defs,
             self.settings.max_scopes,
         )?;
-        let scope = crate::resources::fit_scopes(
-            scope,
-            req.scope.is_some(),
-            catalog.scope_union(&resources).as_ref(),
-        )?;
+        let scope = crate::resources::fit_scopes(scope, req.scope.is_some(), union.as_ref())?;
         // A machine-grantable resource permission is still the provider's
         // to allow, with the client itself as the one asking.
         for s in scope.iter() {

@@ -85,6 +85,38 @@ pub async fn code_for(
     p["code"].clone()
 }
 
+/// Authorize with `query` (what follows `?`), sign in as alice and approve
+/// if asked. `Ok((consent page, code))`, the page empty when a remembered
+/// consent skipped it; `Err(redirect)` when the request went back to the
+/// client before any sign-in (an error).
+pub async fn approve(s: &TestServer, query: &str) -> Result<(String, String), String> {
+    let b = Browser::new(s);
+    let page = b.go(&format!("/oauth/authorize?{query}")).await;
+    if page.status().is_redirection() {
+        return Err(location(&page));
+    }
+    assert_eq!(page.url().path(), "/login");
+    let after_login = b.login(page, "alice", PASSWORD).await;
+    let (html, back) = if after_login.status().is_redirection() {
+        (String::new(), location(&after_login))
+    } else {
+        assert_eq!(after_login.url().path(), "/consent");
+        let html = after_login.text().await.unwrap();
+        let request = hidden(&html, "request");
+        let res = b
+            .submit(
+                &html,
+                "/consent",
+                &[("request", &request), ("decision", "approve")],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        (html, location(&res))
+    };
+    assert!(back.starts_with(CB), "{back}");
+    Ok((html, params_of(&back)["code"].clone()))
+}
+
 pub async fn exchange(
     s: &TestServer,
     c: &TestClient,

@@ -284,15 +284,13 @@ async fn resources_through_the_admin_api() {
     assert_eq!(res.status(), 204);
 }
 
-/// Authorize → login → consent for `resources`; the consent page's text
-/// and the code.
+/// Authorize for `resources` with PKCE `challenge`, sign in, approve.
 async fn code_for_resources(
     s: &TestServer,
     c: &TestClient,
     resources: &[&str],
     challenge: &str,
 ) -> Result<(String, String), String> {
-    use crate::authcode::{CB, PASSWORD};
     let extra: String = resources
         .iter()
         .map(|r| {
@@ -302,42 +300,8 @@ async fn code_for_resources(
             )
         })
         .collect();
-    let b = crate::support::Browser::new(s);
-    let page = b
-        .go(&format!(
-            "{}{extra}",
-            crate::authcode::authorize_url(c, "read", challenge, "")
-        ))
-        .await;
-    if page.status().is_redirection() {
-        return Err(crate::support::location(&page));
-    }
-    let consent = b.login(page, "alice", PASSWORD).await;
-    if consent.status().is_redirection() {
-        // A remembered consent (only without resources): straight back.
-        let back = crate::support::location(&consent);
-        return Ok((
-            String::new(),
-            crate::support::params_of(&back)["code"].clone(),
-        ));
-    }
-    let html = consent.text().await.unwrap();
-    let csrf = crate::support::hidden(&html, "csrf");
-    let request = crate::support::hidden(&html, "request");
-    let res = b
-        .http
-        .post(s.url("/consent"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("request", request.as_str()),
-            ("decision", "approve"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let back = crate::support::location(&res);
-    assert!(back.starts_with(CB), "{back}");
-    Ok((html, crate::support::params_of(&back)["code"].clone()))
+    let url = crate::authcode::authorize_url(c, "read", challenge, &extra);
+    crate::authcode::approve(s, url.trim_start_matches("/oauth/authorize?")).await
 }
 
 #[tokio::test]

@@ -81,8 +81,8 @@ fn code_client_spec(
     }
 }
 
-/// Authorize with `scope` (none when `None`), log in, return the consent
-/// page's text and the code its approval brings.
+/// Authorize with `scope` (none when `None`), sign in and approve: the
+/// consent page and the code.
 async fn consent_and_code(
     s: &TestServer,
     c: &TestClient,
@@ -92,35 +92,21 @@ async fn consent_and_code(
     let scope = scope
         .map(|sc| format!("&scope={}", sc.replace(' ', "+")))
         .unwrap_or_default();
-    let b = Browser::new(s);
-    let page = b
-        .go(&format!(
-            "/oauth/authorize?response_type=code&client_id={}&redirect_uri={CB}{scope}\
+    let (html, code) = crate::authcode::approve(
+        s,
+        &format!(
+            "response_type=code&client_id={}&redirect_uri={CB}{scope}\
              &state=st4te&code_challenge={challenge}&code_challenge_method=S256",
             c.id
-        ))
-        .await;
-    assert_eq!(page.url().path(), "/login");
-    let consent = b.login(page, "alice", PASSWORD).await;
-    assert_eq!(consent.url().path(), "/consent");
-    let html = consent.text().await.unwrap();
-    let csrf = crate::support::hidden(&html, "csrf");
-    let request = crate::support::hidden(&html, "request");
-    let res = b
-        .http
-        .post(s.url("/consent"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("request", request.as_str()),
-            ("decision", "approve"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    let back = location(&res);
-    assert!(back.starts_with(CB), "{back}");
-    (html, params_of(&back)["code"].clone())
+        ),
+    )
+    .await
+    .unwrap();
+    assert!(
+        !html.is_empty(),
+        "these requests are always put to the user"
+    );
+    (html, code)
 }
 
 #[tokio::test]
