@@ -1,11 +1,38 @@
-//! axum integration: `Principal` as an extractor, `GuardError` as a response.
+//! axum integration: `Principal` as an extractor, `GuardError` as a
+//! response, the RFC 9728 metadata document as a router.
 
+use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
+use axum::routing::any;
 use http::request::Parts;
 
 use crate::{Guard, GuardError, Principal};
 
+impl Guard {
+    /// A router serving [`Guard::protected_resource_metadata`] at
+    /// [`Guard::metadata_path`], e.g.
+    /// `/.well-known/oauth-protected-resource/mcp` for the resource
+    /// `https://api.example/mcp`. GET answers the JSON with
+    /// `Access-Control-Allow-Origin: *` and a `Cache-Control` max-age of
+    /// [`crate::METADATA_MAX_AGE`]; OPTIONS answers a CORS preflight. Merge it
+    /// beside (not behind) the guard layer: clients fetch it before they have
+    /// a token.
+    pub fn metadata_router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        let guard = self.clone();
+        Router::new().route(
+            self.metadata_path(),
+            any(move |req: axum::extract::Request| {
+                let guard = guard.clone();
+                async move { guard.metadata_response::<axum::body::Body>(req.method()) }
+            }),
+        )
+    }
+}
+
+/// Without the guard (a bare `GuardError` from a handler), the challenge
+/// cannot name the RFC 9728 metadata; behind [`Guard::layer`] the layer adds
+/// it.
 impl IntoResponse for GuardError {
     fn into_response(self) -> Response {
         self.to_response()

@@ -25,9 +25,20 @@ pub struct GuardConfig {
     /// The issuer URL, exactly as it appears in `iss`. Metadata is read from
     /// `{issuer}/.well-known/oauth-authorization-server`.
     pub issuer: String,
-    /// This API's identifier; tokens whose `aud` differs are refused, so a
-    /// token minted for another API cannot be replayed here.
+    /// This API's resource identifier (RFC 8707), e.g.
+    /// `https://api.example/mcp`: a token is accepted only if its `aud` (a
+    /// string or an array) contains it, so a token minted for another API
+    /// cannot be replayed here. It is also the `resource` of the RFC 9728
+    /// metadata, and, when it is an http(s) URL, where that metadata is
+    /// served (see [`crate::protected_resource_metadata_path`]).
     pub audience: String,
+    /// The `resource_name` of the RFC 9728 metadata: a name for people.
+    pub resource_name: Option<String>,
+    /// The scopes the RFC 9728 metadata advertises (`scopes_supported`), so
+    /// that a client knows what to ask the authorization server for. Purely
+    /// informative: what a request needs is checked by the API
+    /// ([`crate::Principal::require_scope`]).
+    pub scopes_supported: Vec<String>,
     /// Where credentials are read from, unless [`crate::Guard::with_policy`]
     /// says otherwise for a particular API.
     pub policy: Policy,
@@ -66,6 +77,8 @@ impl GuardConfig {
         Self {
             issuer: issuer.into(),
             audience: audience.into(),
+            resource_name: None,
+            scopes_supported: Vec::new(),
             policy: Policy::default(),
             introspection_client: None,
             realm: None,
@@ -82,6 +95,22 @@ impl GuardConfig {
 
     pub fn with_policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
+        self
+    }
+
+    /// The `resource_name` of the metadata document.
+    pub fn with_resource_name(mut self, name: impl Into<String>) -> Self {
+        self.resource_name = Some(name.into());
+        self
+    }
+
+    /// The scopes advertised as `scopes_supported` in the metadata document.
+    pub fn with_scopes_supported<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes_supported = scopes.into_iter().map(Into::into).collect();
         self
     }
 
@@ -222,6 +251,26 @@ impl Policy {
         self
     }
 
+    /// The RFC 6750 methods this policy accepts an access token by, as the
+    /// `bearer_methods_supported` of RFC 9728: `header` for
+    /// `Authorization: Bearer`, `body` and `query` for the `access_token`
+    /// form and query parameters. Other places the policy may read (custom
+    /// headers, parameters of other names, API keys) are no RFC 6750
+    /// method and are not listed.
+    pub fn bearer_methods_supported(&self) -> Vec<&'static str> {
+        let mut methods = Vec::new();
+        if self.bearer {
+            methods.push("header");
+        }
+        if self.form_param.as_deref() == Some(ACCESS_TOKEN_PARAM) {
+            methods.push("body");
+        }
+        if self.query_param.as_deref() == Some(ACCESS_TOKEN_PARAM) {
+            methods.push("query");
+        }
+        methods
+    }
+
     /// Where this policy looks, for the 401 sent when nothing was found.
     pub(crate) fn describe(&self) -> String {
         let mut places = Vec::new();
@@ -285,6 +334,25 @@ mod tests {
         assert_eq!(
             Policy::api_key(X_API_KEY).describe(),
             "send an API key in the `x-api-key` header"
+        );
+    }
+
+    #[test]
+    fn bearer_methods_are_what_the_policy_reads() {
+        assert_eq!(Policy::bearer().bearer_methods_supported(), ["header"]);
+        let all = Policy::bearer()
+            .with_form_param(ACCESS_TOKEN_PARAM)
+            .with_query_param(ACCESS_TOKEN_PARAM)
+            .with_token_header(X_ACCESS_TOKEN);
+        assert_eq!(all.bearer_methods_supported(), ["header", "body", "query"]);
+        // Not RFC 6750 methods: a custom header, a parameter of another name,
+        // an API key.
+        let custom = Policy::token_header(X_ACCESS_TOKEN).with_query_param("token");
+        assert!(custom.bearer_methods_supported().is_empty());
+        assert!(
+            Policy::api_key(X_API_KEY)
+                .bearer_methods_supported()
+                .is_empty()
         );
     }
 

@@ -6,10 +6,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::{Request, Response, StatusCode};
 use tower::{Layer, Service};
 
 use crate::Guard;
+use crate::error::add_resource_metadata;
 
 /// Layer form of a [`Guard`]; see [`Guard::layer`].
 #[derive(Debug, Clone)]
@@ -35,7 +36,9 @@ impl<S> Layer<S> for GuardLayer {
 }
 
 /// The service [`GuardLayer`] wraps around an API. Requests it lets through
-/// carry a [`crate::Principal`] extension.
+/// carry a [`crate::Principal`] extension. Its refusals carry the RFC 9728
+/// `resource_metadata` parameter, and so do the Bearer challenges of 401 and
+/// 403 responses from the API it wraps.
 #[derive(Debug, Clone)]
 pub struct GuardService<S> {
     inner: S,
@@ -70,9 +73,20 @@ where
             match result {
                 Ok(principal) => {
                     req.extensions_mut().insert(principal);
-                    inner.call(req).await
+                    let mut res = inner.call(req).await?;
+                    // A handler's `require_scope` error knows no guard: name
+                    // the metadata document in its challenge here.
+                    if let Some(url) = guard.resource_metadata_url()
+                        && matches!(
+                            res.status(),
+                            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+                        )
+                    {
+                        add_resource_metadata(res.headers_mut(), url);
+                    }
+                    Ok(res)
                 }
-                Err(e) => Ok(e.to_response()),
+                Err(e) => Ok(guard.error_response(&e)),
             }
         })
     }

@@ -28,6 +28,7 @@ mod extract;
 mod introspect;
 mod jwt;
 mod layer;
+mod metadata;
 mod principal;
 
 #[cfg(feature = "axum")]
@@ -47,6 +48,10 @@ pub use config::{
 };
 pub use error::GuardError;
 pub use layer::{GuardLayer, GuardService};
+pub use metadata::{
+    METADATA_MAX_AGE, PROTECTED_RESOURCE_WELL_KNOWN, ProtectedResourceMetadata,
+    protected_resource_metadata_path, protected_resource_metadata_url,
+};
 pub use principal::{Principal, PrincipalKind, Principals};
 
 use discovery::Discovery;
@@ -68,6 +73,13 @@ struct Shared {
     keys: Keys,
     api_keys: ApiKeys,
     realm: Arc<str>,
+    /// RFC 9728: what the metadata document says, and where it is.
+    issuer: String,
+    resource: String,
+    resource_name: Option<String>,
+    scopes_supported: Vec<String>,
+    metadata_path: String,
+    metadata_url: Option<String>,
 }
 
 struct PolicyState {
@@ -97,6 +109,15 @@ impl Guard {
         if config.audience.is_empty() {
             return Err(ConfigError("the audience is empty".into()));
         }
+        if let Ok(resource) = url::Url::parse(&config.audience)
+            && matches!(resource.scheme(), "https" | "http")
+            && resource.fragment().is_some()
+        {
+            return Err(ConfigError(format!(
+                "resource identifier `{}` has a fragment (RFC 8707 section 2)",
+                config.audience
+            )));
+        }
         let http = reqwest::Client::builder()
             .timeout(config.http_timeout)
             .build()
@@ -111,6 +132,12 @@ impl Guard {
             keys: Keys::new(&config),
             api_keys: ApiKeys::new(&config),
             realm: realm.into(),
+            metadata_path: protected_resource_metadata_path(&config.audience),
+            metadata_url: protected_resource_metadata_url(&config.audience),
+            issuer: config.issuer,
+            resource: config.audience,
+            resource_name: config.resource_name,
+            scopes_supported: config.scopes_supported,
         };
         Ok(Self {
             shared: Arc::new(shared),
@@ -131,9 +158,64 @@ impl Guard {
         &self.policy.policy
     }
 
-    /// A tower layer enforcing this guard's policy.
+    /// A tower layer enforcing this guard's policy. Its refusals, and the
+    /// 401 and 403 Bearer challenges of the API behind it (e.g. a handler's
+    /// [`Principal::require_scope`]), name this resource's RFC 9728 metadata.
     pub fn layer(&self) -> GuardLayer {
         GuardLayer::new(self.clone())
+    }
+
+    /// This API's resource identifier: the audience it was configured with.
+    pub fn resource(&self) -> &str {
+        &self.shared.resource
+    }
+
+    /// The RFC 9728 metadata of this resource: its identifier, the issuer as
+    /// its one authorization server, the advertised scopes, the RFC 6750
+    /// methods this guard's policy reads and the resource's name.
+    pub fn protected_resource_metadata(&self) -> ProtectedResourceMetadata {
+        let s = &self.shared;
+        ProtectedResourceMetadata {
+            resource: s.resource.clone(),
+            authorization_servers: vec![s.issuer.clone()],
+            scopes_supported: s.scopes_supported.clone(),
+            bearer_methods_supported: self
+                .policy()
+                .bearer_methods_supported()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            resource_name: s.resource_name.clone(),
+        }
+    }
+
+    /// The path to serve [`Guard::protected_resource_metadata`] at (RFC
+    /// 9728 §3.1), e.g. `/.well-known/oauth-protected-resource/mcp` for the
+    /// resource `https://api.example/mcp`.
+    pub fn metadata_path(&self) -> &str {
+        &self.shared.metadata_path
+    }
+
+    /// The absolute URL of the metadata document, which every challenge
+    /// names as `resource_metadata`; `None` if the resource identifier is not
+    /// an http(s) URL.
+    pub fn resource_metadata_url(&self) -> Option<&str> {
+        self.shared.metadata_url.as_deref()
+    }
+
+    /// The answer to a request at [`Guard::metadata_path`], for frameworks
+    /// other than axum (there, [`Guard::metadata_router`] serves it): the
+    /// JSON document to GET, readable from any origin and cacheable; a CORS
+    /// preflight answer to OPTIONS; 405 to anything else.
+    pub fn metadata_response<B: From<Bytes>>(&self, method: &http::Method) -> http::Response<B> {
+        let json = serde_json::to_vec(&self.protected_resource_metadata()).unwrap_or_default();
+        metadata::response(method, Bytes::from(json))
+    }
+
+    /// `error` as this guard answers it: [`GuardError::to_response`] with the
+    /// challenge naming the metadata document (`resource_metadata`).
+    pub fn error_response<B: From<Bytes>>(&self, error: &GuardError) -> http::Response<B> {
+        error.to_response_with_metadata(self.resource_metadata_url())
     }
 
     /// Fetch metadata and keys now, to fail fast at startup and spare the
@@ -273,6 +355,7 @@ impl PolicyState {
 impl fmt::Debug for Guard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Guard")
+            .field("resource", &self.shared.resource)
             .field("realm", &self.shared.realm)
             .field("policy", &self.policy.policy)
             .finish_non_exhaustive()

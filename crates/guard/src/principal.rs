@@ -66,6 +66,24 @@ impl Principal {
         }
     }
 
+    /// `Ok` if the caller holds every one of `scopes`, else a 403
+    /// `insufficient_scope` whose challenge names them all (space-separated,
+    /// RFC 6750 §3), so that the client can ask for exactly those — the MCP
+    /// step-up flow reads them from there.
+    pub fn require_scopes<'a>(
+        &self,
+        scopes: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), GuardError> {
+        let scopes: Vec<&str> = scopes.into_iter().collect();
+        if scopes.iter().all(|s| self.has_scope(s)) {
+            Ok(())
+        } else {
+            Err(GuardError::InsufficientScope {
+                scope: scopes.join(" "),
+            })
+        }
+    }
+
     /// Whether the caller holds `permission` on `resource`, i.e. the scope
     /// `PERMISSION__RESOURCE`.
     pub fn has_permission(&self, permission: &str, resource: &str) -> bool {
@@ -144,6 +162,19 @@ mod tests {
             p.require_scope("orders:write"),
             Err(GuardError::InsufficientScope {
                 scope: "orders:write".into()
+            })
+        );
+    }
+
+    #[test]
+    fn scopes_check_names_every_required_scope() {
+        let p = principal("a b");
+        assert!(p.require_scopes(["a", "b"]).is_ok());
+        assert!(p.require_scopes([]).is_ok());
+        assert_eq!(
+            p.require_scopes(["a", "c", "d"]),
+            Err(GuardError::InsufficientScope {
+                scope: "a c d".into()
             })
         );
     }
