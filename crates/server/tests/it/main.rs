@@ -7,6 +7,7 @@ mod authcode;
 mod browser;
 mod chrome;
 mod cli;
+mod client_documents;
 mod console;
 mod cors;
 mod e2e_oauth2;
