@@ -20,6 +20,7 @@ mod introspect;
 mod keys_at_rest;
 mod loopback;
 mod postgres;
+mod registration;
 mod resources;
 mod revoke;
 mod scope_defaults;
