@@ -391,3 +391,27 @@ fn the_cli_mints_an_initial_access_token() {
         assert_eq!(register(&s, Some(&token), &metadata()).await.status(), 201);
     });
 }
+
+#[tokio::test]
+async fn an_administrator_mints_initial_access_tokens_through_the_admin_api() {
+    let s = TestServer::start().await;
+    s.define_scope("mcp:tools", false).await;
+    let key = crate::admin::admin_key(&s).await;
+    let mint = |body: Value| {
+        s.http
+            .post(s.url("/admin/api/v1/registration-tokens"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+    let res = mint(json!({"expires_in": 600})).await.unwrap();
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.unwrap();
+    let token = created["token"].as_str().unwrap();
+    assert!(created["expires_at"].as_i64().unwrap() > s.server().now());
+    for bad in [json!({"expires_in": 5}), json!({"expires_in": "soon"}), json!({"ttl": 60})] {
+        let st = mint(bad.clone()).await.unwrap().status();
+        assert!(st == 400 || st == 422, "{bad}: {st}");
+    }
+    assert_eq!(register(&s, Some(token), &metadata()).await.status(), 201);
+}
