@@ -409,7 +409,11 @@ async fn an_administrator_mints_initial_access_tokens_through_the_admin_api() {
     let created: Value = res.json().await.unwrap();
     let token = created["token"].as_str().unwrap();
     assert!(created["expires_at"].as_i64().unwrap() > s.server().now());
-    for bad in [json!({"expires_in": 5}), json!({"expires_in": "soon"}), json!({"ttl": 60})] {
+    for bad in [
+        json!({"expires_in": 5}),
+        json!({"expires_in": "soon"}),
+        json!({"ttl": 60}),
+    ] {
         let st = mint(bad.clone()).await.unwrap().status();
         assert!(st == 400 || st == 422, "{bad}: {st}");
     }
