@@ -44,6 +44,9 @@ pub struct DocumentSettings {
     pub deny_hosts: Vec<String>,
     /// When not empty, only these hosts are fetched (same patterns).
     pub allow_hosts: Vec<String>,
+    /// PEM certificates trusted beside the system's roots for these
+    /// fetches (a private CA; tests serving documents on loopback).
+    pub extra_roots_pem: Vec<u8>,
 }
 
 fn host_matches(pattern: &str, host: &str) -> bool {
@@ -114,6 +117,7 @@ impl DocumentSettings {
                 self.policy(),
                 FETCH_TIMEOUT,
                 MAX_DOCUMENT_BYTES,
+                &self.extra_roots_pem,
             ))
         })
     }

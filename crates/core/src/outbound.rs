@@ -165,8 +165,19 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
-    pub fn new(policy: AddressPolicy, timeout: Duration, max_bytes: usize) -> Self {
-        let http = reqwest::Client::builder()
+    /// `extra_roots_pem`: certificates trusted beside the system's roots;
+    /// the caller has checked they parse ([`parse_roots`]).
+    pub fn new(
+        policy: AddressPolicy,
+        timeout: Duration,
+        max_bytes: usize,
+        extra_roots_pem: &[u8],
+    ) -> Self {
+        let mut builder = reqwest::Client::builder();
+        for cert in parse_roots(extra_roots_pem).unwrap_or_default() {
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder
             .dns_resolver(Arc::new(CheckedResolver(policy)))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -229,6 +240,19 @@ impl Fetcher {
         }
         Ok(Fetched { body, max_age })
     }
+}
+
+/// The certificates of a PEM bundle; `Err` when it holds none or is
+/// malformed.
+pub fn parse_roots(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, String> {
+    if pem.is_empty() {
+        return Ok(Vec::new());
+    }
+    let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| e.to_string())?;
+    if certs.is_empty() {
+        return Err("no certificate in it".into());
+    }
+    Ok(certs)
 }
 
 /// A reqwest failure as a sentence, naming a refused address when that is

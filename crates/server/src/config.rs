@@ -63,6 +63,8 @@ pub struct FileConfig {
     pub client_id_metadata_deny_hosts: Option<Vec<String>>,
     /// When set, only these hosts' documents are fetched.
     pub client_id_metadata_allow_hosts: Option<Vec<String>>,
+    /// PEM certificates trusted beside the system roots for those fetches.
+    pub client_id_metadata_ca_file: Option<PathBuf>,
     /// Dynamic client registration: `token` (an initial access token is
     /// needed), `open` (anyone, rate-limited per address) or `off`.
     pub registration: Option<String>,
@@ -147,6 +149,7 @@ impl FileConfig {
             log_level, log_format, insecure_http_issuer, resource_hook_url, max_scopes, kek_file,
             header_read_timeout_secs, body_read_timeout_secs, idle_timeout_secs, max_connections,
             shutdown_grace_secs, client_id_metadata_documents, client_id_metadata_allow_loopback,
+            client_id_metadata_ca_file,
             registration, registration_unused_days);
         for (key, field) in [
             (
@@ -355,6 +358,24 @@ impl Config {
                     f.client_id_metadata_allow_hosts,
                     "client_id_metadata_allow_hosts",
                 )?,
+                extra_roots_pem: match &f.client_id_metadata_ca_file {
+                    None => Vec::new(),
+                    Some(path) => {
+                        let pem = std::fs::read(path).map_err(|e| {
+                            ConfigError(format!(
+                                "client_id_metadata_ca_file {}: {e}",
+                                path.display()
+                            ))
+                        })?;
+                        portcullis_core::outbound::parse_roots(&pem).map_err(|e| {
+                            ConfigError(format!(
+                                "client_id_metadata_ca_file {}: {e}",
+                                path.display()
+                            ))
+                        })?;
+                        pem
+                    }
+                },
             },
             registration: portcullis_core::registration::RegistrationSettings {
                 mode: match f.registration.as_deref() {
