@@ -272,9 +272,10 @@ impl AuthServer {
             .url(id.as_str())
             .map_err(|why| invalid(id.as_str(), &why))?;
         let now = self.now();
-        if let Some(entry) = self.documents.get(id)
-            && entry.until <= now
-        {
+        if let Some(entry) = self.documents.get(id) {
+            if entry.until > now {
+                return Self::document_outcome(id, &entry);
+            }
             self.documents.invalidate(id);
         }
         let grantable = self.registrant_scopes().await?;
@@ -302,6 +303,13 @@ impl AuthServer {
                 }))
             })
             .await?;
+        Self::document_outcome(id, &entry)
+    }
+
+    fn document_outcome(
+        id: &ClientId,
+        entry: &DocumentEntry,
+    ) -> Result<Option<Arc<Client>>, OAuthError> {
         match &entry.client {
             Ok(c) => Ok(Some(c.clone())),
             Err(why) => Err(invalid(id.as_str(), why)),

@@ -672,4 +672,45 @@ mod tests {
             .contains("listen")
         );
     }
+
+    #[test]
+    fn client_documents_and_registration_settings_are_checked() {
+        let bad = |f: FileConfig| Config::from_file(f).unwrap_err().0;
+        let dir = tempfile::tempdir().unwrap();
+        let not_pem = dir.path().join("ca.pem");
+        std::fs::write(&not_pem, "not a certificate").unwrap();
+        assert!(
+            bad(FileConfig {
+                client_id_metadata_ca_file: Some(not_pem),
+                ..Default::default()
+            })
+            .contains("client_id_metadata_ca_file")
+        );
+        assert!(
+            bad(FileConfig {
+                client_id_metadata_deny_hosts: Some(vec!["https://x.example/".into()]),
+                ..Default::default()
+            })
+            .contains("client_id_metadata_deny_hosts")
+        );
+        assert!(
+            bad(FileConfig {
+                registration: Some("sometimes".into()),
+                ..Default::default()
+            })
+            .contains("registration")
+        );
+        let c = Config::from_file(FileConfig {
+            client_id_metadata_allow_hosts: Some(vec!["*.Agents.example".into()]),
+            registration: Some("open".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.client_documents.allow_hosts, ["*.agents.example"]);
+        assert!(c.client_documents.enabled && !c.client_documents.allow_loopback);
+        assert_eq!(
+            c.registration.mode,
+            portcullis_core::registration::RegistrationMode::Open
+        );
+    }
 }
