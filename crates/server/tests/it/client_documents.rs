@@ -193,7 +193,8 @@ async fn invalid_documents_are_invalid_client_at_both_endpoints() {
         wrong_id["client_id"] = json!("https://elsewhere.example/client.json");
         let mut secret = document(&id);
         secret["token_endpoint_auth_method"] = json!("client_secret_basic");
-        let cases: Vec<(StatusCode, Vec<(&'static str, String)>, String, &str)> = vec![
+        type Case<'a> = (StatusCode, Vec<(&'static str, String)>, String, &'a str);
+        let cases: Vec<Case> = vec![
             (StatusCode::OK, vec![], wrong_id.to_string(), "not the URL"),
             (
                 StatusCode::OK,
