@@ -404,4 +404,14 @@ impl Acting<'_> {
             .await
             .map_err(RegistryError::Start)
     }
+
+    /// An initial access token for dynamic registration (RFC 7591 §3),
+    /// single use, and when it expires. Shown once; only its hash is kept.
+    pub async fn create_registration_token(
+        &self,
+        expires_in: Option<i64>,
+    ) -> Result<(Secret, i64), RegistryError> {
+        self.allowed(Action::CreateRegistrationToken)?;
+        Ok(self.server.create_registration_token(expires_in).await?)
+    }
 }

@@ -85,6 +85,10 @@ pub struct ConsentView {
     pub scopes: Vec<ScopeView>,
     /// The APIs the tokens will be for (RFC 8707), by name and identifier.
     pub resources: Vec<(String, String)>,
+    /// The client described itself (a metadata document or dynamic
+    /// registration): its name is unverified, its redirect host is what the
+    /// user should judge.
+    pub unverified: bool,
 }
 
 /// Builds the redirect back to the client: query for codes, fragment for
@@ -141,7 +145,16 @@ impl AuthServer {
         })?;
         let client = self
             .find_client(&ClientId::new(client_id))
-            .await?
+            .await
+            .map_err(|e| match e.code {
+                // A metadata document that could not be used: no redirect
+                // URI is trustworthy, so the user is told here.
+                ErrorCode::InvalidClient => AuthorizeError::Page(format!(
+                    "The application that sent you here could not be identified (invalid_client): {}",
+                    e.description
+                )),
+                _ => e.into(),
+            })?
             .ok_or_else(|| {
                 AuthorizeError::Page("The application that sent you here is not registered.".into())
             })?;
@@ -441,6 +454,7 @@ impl AuthServer {
             redirect_host,
             scopes,
             resources,
+            unverified: client.is_self_asserted(),
         })
     }
 

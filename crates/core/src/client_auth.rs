@@ -36,9 +36,9 @@ impl AuthServer {
             }
             return Err(failed().with_cause(format_args!("unknown client {}", creds.client_id)));
         };
-        match (&client.secret_hash, &creds.secret) {
-            (Some(hash), Some(secret)) if hash.verify(secret.expose()) => Ok(client),
-            (None, None) => Ok(client),
+        let verdict = match (&client.secret_hash, &creds.secret) {
+            (Some(hash), Some(secret)) if hash.verify(secret.expose()) => Ok(()),
+            (None, None) => Ok(()),
             (Some(_), Some(_)) => {
                 Err(failed().with_cause(format_args!("wrong secret for {}", client.id)))
             }
@@ -49,7 +49,10 @@ impl AuthServer {
             (None, Some(_)) => {
                 Err(failed().with_cause(format_args!("public client {} sent a secret", client.id)))
             }
-        }
+        };
+        verdict?;
+        self.note_client_use(&client).await;
+        Ok(client)
     }
 
     /// Like [`authenticate_client`](Self::authenticate_client), but only a

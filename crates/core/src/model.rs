@@ -27,11 +27,37 @@ pub struct Client {
     /// Restricted resources this client may ask tokens for (RFC 8707);
     /// open resources need no entry.
     pub resources: Vec<ResourceUri>,
+    /// How the client came to be known, which decides who may change it
+    /// and how far its self-description is trusted.
+    pub origin: ClientOrigin,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
+/// Where a client's registration comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientOrigin {
+    /// Registered by the operator, an administrator or a developer.
+    Registered,
+    /// Registered itself at the registration endpoint (RFC 7591) and
+    /// manages itself with its registration access token (RFC 7592).
+    Dynamic {
+        registration_token: SecretHash,
+        /// Last time it obtained a token; unused registrations expire.
+        last_used_at: i64,
+    },
+    /// Not stored: its id is the URL of a client ID metadata document,
+    /// fetched and cached (draft-ietf-oauth-client-id-metadata-document).
+    Document,
+}
+
 impl Client {
+    /// Its name and redirect URIs are the client's own claim, checked by
+    /// no operator: the consent page says so.
+    pub fn is_self_asserted(&self) -> bool {
+        !matches!(self.origin, ClientOrigin::Registered)
+    }
+
     pub fn is_public(&self) -> bool {
         self.secret_hash.is_none()
     }
@@ -57,6 +83,7 @@ impl Client {
             require_pkce: true,
             owner: None,
             resources: vec![],
+            origin: ClientOrigin::Registered,
             created_at: 0,
             updated_at: 0,
         }

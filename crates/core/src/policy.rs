@@ -24,6 +24,11 @@ pub enum Actor {
     /// A client-owned API key carrying `portcullis:admin`. Such a key acts
     /// for a machine, which manages nothing; it may only read the scopes.
     Client(ClientId),
+    /// A client describing itself: registering at the registration
+    /// endpoint (RFC 7591) or identified by a metadata document. It may be
+    /// allowed what any developer may allow their own client, and manages
+    /// nothing else.
+    Registrant,
     /// No credentials, or credentials that did not check out.
     Anonymous,
 }
@@ -63,6 +68,8 @@ pub enum Action<'a> {
     RevokeConsent(&'a UserId),
     ReadSigningKeys,
     RotateSigningKey,
+    /// Mint an initial access token for dynamic client registration.
+    CreateRegistrationToken,
 }
 
 /// Why not. `NotFound` is for objects the actor may not even know exist.
@@ -86,6 +93,27 @@ fn owned(actor: &UserId, o: Ownership<'_>, what: &'static str) -> Result<(), Den
     }
 }
 
+/// What anyone below an administrator may allow: self-service scopes and
+/// open resources, the same for a developer and for a self-registered
+/// client.
+fn decide_allowance(action: Action<'_>) -> Result<(), Denied> {
+    match action {
+        Action::AllowScope(def) => match def.effective_policy() {
+            GrantPolicy::SelfService => Ok(()),
+            GrantPolicy::Restricted => Err(Denied::Forbidden(format!(
+                "scope `{}` is restricted: only an administrator can allow it on a client or key",
+                def.name
+            ))),
+        },
+        Action::AllowResource(r) if !r.restricted => Ok(()),
+        Action::AllowResource(r) => Err(Denied::Forbidden(format!(
+            "resource `{}` is restricted: only an administrator can allow it on a client",
+            r.uri
+        ))),
+        _ => Ok(()),
+    }
+}
+
 pub fn decide(actor: &Actor, action: Action<'_>) -> Result<(), Denied> {
     use Action as A;
     let me = match actor {
@@ -99,12 +127,20 @@ pub fn decide(actor: &Actor, action: Action<'_>) -> Result<(), Denied> {
                 )),
             };
         }
+        Actor::Registrant => {
+            return match action {
+                A::RegisterClient | A::AllowScope(_) | A::AllowResource(_) => {
+                    decide_allowance(action)
+                }
+                _ => Err(Denied::Forbidden(
+                    "a self-registered client manages nothing but its own registration".into(),
+                )),
+            };
+        }
         Actor::User { id, admin: false } => id,
     };
     match action {
-        A::ListClients | A::RegisterClient | A::ListApiKeys | A::ReadScopes | A::ReadResources => {
-            Ok(())
-        }
+        A::ListClients | A::ListApiKeys | A::ReadScopes | A::ReadResources => Ok(()),
         A::RegisterClientFor(owner) if owner == Some(me) => Ok(()),
         A::RegisterClientFor(_) => Err(Denied::Forbidden(
             "only an administrator can register a client for someone else".into(),
@@ -119,24 +155,14 @@ pub fn decide(actor: &Actor, action: Action<'_>) -> Result<(), Denied> {
         A::ReadUser(_) => Err(Denied::NotFound("user")),
         A::RevokeConsent(u) if u == me => Ok(()),
         A::ReadConsents(_) | A::RevokeConsent(_) => Err(Denied::NotFound("consent")),
-        A::AllowScope(def) => match def.effective_policy() {
-            GrantPolicy::SelfService => Ok(()),
-            GrantPolicy::Restricted => Err(Denied::Forbidden(format!(
-                "scope `{}` is restricted: only an administrator can allow it on a client or key",
-                def.name
-            ))),
-        },
-        A::AllowResource(r) if !r.restricted => Ok(()),
-        A::AllowResource(r) => Err(Denied::Forbidden(format!(
-            "resource `{}` is restricted: only an administrator can allow it on a client",
-            r.uri
-        ))),
+        A::AllowScope(_) | A::AllowResource(_) | A::RegisterClient => decide_allowance(action),
         A::ListUsers
         | A::ManageUsers
         | A::DefineScope
         | A::DefineResource
         | A::ReadSigningKeys
-        | A::RotateSigningKey => Err(Denied::Forbidden(ADMIN_ONLY.into())),
+        | A::RotateSigningKey
+        | A::CreateRegistrationToken => Err(Denied::Forbidden(ADMIN_ONLY.into())),
     }
 }
 
@@ -207,144 +233,162 @@ mod tests {
             },
             Actor::Client(ClientId::new("c1")),
             Actor::Anonymous,
+            Actor::Registrant,
         ];
-        let rows: Vec<(&str, Action<'_>, [Outcome; 5])> = vec![
-            ("list clients", Action::ListClients, [Y, Y, Y, F, U]),
-            ("register a client", Action::RegisterClient, [Y, Y, Y, F, U]),
+        let rows: Vec<(&str, Action<'_>, [Outcome; 6])> = vec![
+            ("list clients", Action::ListClients, [Y, Y, Y, F, U, F]),
+            (
+                "register a client",
+                Action::RegisterClient,
+                [Y, Y, Y, F, U, Y],
+            ),
             (
                 "register for self",
                 Action::RegisterClientFor(Some(&dev)),
-                [Y, Y, Y, F, U],
+                [Y, Y, Y, F, U, F],
             ),
             (
                 "register for another",
                 Action::RegisterClientFor(Some(&other)),
-                [Y, Y, F, F, U],
+                [Y, Y, F, F, U, F],
             ),
             (
                 "register for nobody",
                 Action::RegisterClientFor(None),
-                [Y, Y, F, F, U],
+                [Y, Y, F, F, U, F],
             ),
-            ("read own client", Action::ReadClient(mine), [Y, Y, Y, F, U]),
+            (
+                "read own client",
+                Action::ReadClient(mine),
+                [Y, Y, Y, F, U, F],
+            ),
             (
                 "read another's client",
                 Action::ReadClient(theirs),
-                [Y, Y, N, F, U],
+                [Y, Y, N, F, U, F],
             ),
             (
                 "read operator's client",
                 Action::ReadClient(nobodys),
-                [Y, Y, N, F, U],
+                [Y, Y, N, F, U, F],
             ),
             (
                 "change own client",
                 Action::ChangeClient(mine),
-                [Y, Y, Y, F, U],
+                [Y, Y, Y, F, U, F],
             ),
             (
                 "change another's client",
                 Action::ChangeClient(theirs),
-                [Y, Y, N, F, U],
+                [Y, Y, N, F, U, F],
             ),
-            ("list keys", Action::ListApiKeys, [Y, Y, Y, F, U]),
+            ("list keys", Action::ListApiKeys, [Y, Y, Y, F, U, F]),
             (
                 "create own key",
                 Action::CreateApiKey(mine),
-                [Y, Y, Y, F, U],
+                [Y, Y, Y, F, U, F],
             ),
             (
                 "create another's key",
                 Action::CreateApiKey(theirs),
-                [Y, Y, F, F, U],
+                [Y, Y, F, F, U, F],
             ),
             (
                 "create operator's key",
                 Action::CreateApiKey(nobodys),
-                [Y, Y, F, F, U],
+                [Y, Y, F, F, U, F],
             ),
-            ("read own key", Action::ReadApiKey(mine), [Y, Y, Y, F, U]),
+            ("read own key", Action::ReadApiKey(mine), [Y, Y, Y, F, U, F]),
             (
                 "read another's key",
                 Action::ReadApiKey(theirs),
-                [Y, Y, N, F, U],
+                [Y, Y, N, F, U, F],
             ),
             (
                 "revoke own key",
                 Action::RevokeApiKey(mine),
-                [Y, Y, Y, F, U],
+                [Y, Y, Y, F, U, F],
             ),
             (
                 "revoke another's key",
                 Action::RevokeApiKey(theirs),
-                [Y, Y, N, F, U],
+                [Y, Y, N, F, U, F],
             ),
-            ("list users", Action::ListUsers, [Y, Y, F, F, U]),
-            ("read self", Action::ReadUser(&dev), [Y, Y, Y, F, U]),
+            ("list users", Action::ListUsers, [Y, Y, F, F, U, F]),
+            ("read self", Action::ReadUser(&dev), [Y, Y, Y, F, U, F]),
             (
                 "read another user",
                 Action::ReadUser(&other),
-                [Y, Y, N, F, U],
+                [Y, Y, N, F, U, F],
             ),
-            ("manage users", Action::ManageUsers, [Y, Y, F, F, U]),
-            ("read scopes", Action::ReadScopes, [Y, Y, Y, Y, U]),
-            ("define a scope", Action::DefineScope, [Y, Y, F, F, U]),
-            ("read resources", Action::ReadResources, [Y, Y, Y, Y, U]),
-            ("define a resource", Action::DefineResource, [Y, Y, F, F, U]),
+            ("manage users", Action::ManageUsers, [Y, Y, F, F, U, F]),
+            ("read scopes", Action::ReadScopes, [Y, Y, Y, Y, U, F]),
+            ("define a scope", Action::DefineScope, [Y, Y, F, F, U, F]),
+            ("read resources", Action::ReadResources, [Y, Y, Y, Y, U, F]),
+            (
+                "define a resource",
+                Action::DefineResource,
+                [Y, Y, F, F, U, F],
+            ),
             (
                 "allow an open resource",
                 Action::AllowResource(&open_api),
-                [Y, Y, Y, F, U],
+                [Y, Y, Y, F, U, Y],
             ),
             (
                 "allow a restricted resource",
                 Action::AllowResource(&shut_api),
-                [Y, Y, F, F, U],
+                [Y, Y, F, F, U, F],
             ),
             (
                 "allow a self-service scope",
                 Action::AllowScope(&open),
-                [Y, Y, Y, F, U],
+                [Y, Y, Y, F, U, Y],
             ),
             (
                 "allow a restricted scope",
                 Action::AllowScope(&shut),
-                [Y, Y, F, F, U],
+                [Y, Y, F, F, U, F],
             ),
             (
                 "allow portcullis:*",
                 Action::AllowScope(&reserved),
-                [Y, Y, F, F, U],
+                [Y, Y, F, F, U, F],
             ),
             (
                 "read own consents",
                 Action::ReadConsents(&dev),
-                [Y, Y, Y, F, U],
+                [Y, Y, Y, F, U, F],
             ),
             (
                 "read another's consents",
                 Action::ReadConsents(&other),
-                [Y, Y, N, F, U],
+                [Y, Y, N, F, U, F],
             ),
             (
                 "revoke own consent",
                 Action::RevokeConsent(&dev),
-                [Y, Y, Y, F, U],
+                [Y, Y, Y, F, U, F],
             ),
             (
                 "revoke another's consent",
                 Action::RevokeConsent(&other),
-                [Y, Y, N, F, U],
+                [Y, Y, N, F, U, F],
             ),
             (
                 "read signing keys",
                 Action::ReadSigningKeys,
-                [Y, Y, F, F, U],
+                [Y, Y, F, F, U, F],
+            ),
+            (
+                "mint a registration token",
+                Action::CreateRegistrationToken,
+                [Y, Y, F, F, U, F],
             ),
             (
                 "rotate signing key",
                 Action::RotateSigningKey,
-                [Y, Y, F, F, U],
+                [Y, Y, F, F, U, F],
             ),
         ];
         for (what, action, expected) in rows {

@@ -111,6 +111,7 @@ impl AuthServer {
             require_pkce: spec.require_pkce || spec.public,
             owner: spec.owner,
             resources: spec.resources,
+            origin: crate::model::ClientOrigin::Registered,
             created_at: now,
             updated_at: now,
         };
@@ -196,6 +197,20 @@ impl AuthServer {
         }
         self.forget_client(id);
         Ok(())
+    }
+
+    /// The scopes a self-registered client may be allowed: what any
+    /// developer may allow their own client.
+    pub(crate) async fn registrant_scopes(
+        &self,
+    ) -> Result<ScopeSet, portcullis_protocol::OAuthError> {
+        use crate::policy::{Action, Actor, decide};
+        let defs = self.scope_definitions().await?;
+        Ok(defs
+            .iter()
+            .filter(|d| decide(&Actor::Registrant, Action::AllowScope(d)).is_ok())
+            .filter_map(|d| Scope::parse(&d.name).ok())
+            .collect())
     }
 
     async fn validate_client(&self, c: &Client) -> Result<(), RegistryError> {

@@ -20,6 +20,10 @@ impl ScopeDefinitions {
         self.0.get(name)
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = &ScopeDefinition> {
+        self.0.values()
+    }
+
     /// Checks that a scope may be allowed for a client at all: a defined
     /// plain scope, a defined resource permission by name (any resource), or
     /// `NAME__ID` for one resource.

@@ -52,6 +52,10 @@ pub struct Settings {
     /// Accept `http` resource identifiers on any host (with
     /// `insecure_http_issuer`); otherwise `http` only on loopback.
     pub insecure_http_resources: bool,
+    /// Client ID metadata documents: whether, and from where.
+    pub client_documents: crate::client_document::DocumentSettings,
+    /// Dynamic client registration (RFC 7591).
+    pub registration: crate::registration::RegistrationSettings,
 }
 
 impl Settings {
@@ -68,6 +72,11 @@ impl Settings {
             max_scopes: crate::scope_policy::DEFAULT_MAX_SCOPES,
             trusted_proxies: Vec::new(),
             insecure_http_resources: false,
+            client_documents: crate::client_document::DocumentSettings {
+                enabled: true,
+                ..Default::default()
+            },
+            registration: Default::default(),
         }
     }
 }
@@ -118,6 +127,10 @@ pub struct AuthServer {
     pub(crate) cors_origins: Arc<TtlCache<(), Arc<crate::cors::CorsOrigins>>>,
     pub(crate) advertised: Arc<TtlCache<(), Arc<crate::advertised::Advertised>>>,
     pub(crate) resources: Arc<TtlCache<(), Arc<crate::resources::Resources>>>,
+    /// Clients described by metadata documents, by URL; each entry bounded
+    /// by its own expiry inside.
+    pub(crate) documents: Arc<TtlCache<ClientId, Arc<crate::client_document::DocumentEntry>>>,
+    pub(crate) fetcher: Option<Arc<crate::outbound::Fetcher>>,
 }
 
 impl AuthServer {
@@ -218,6 +231,11 @@ impl AuthServer {
                 TtlCache::new(settings.cache_ttl, 1).with_stale_grace(STALE_GRACE),
             ),
             resources: Arc::new(TtlCache::new(settings.cache_ttl, 1).with_stale_grace(STALE_GRACE)),
+            documents: Arc::new(
+                TtlCache::new(crate::client_document::MAX_CACHE, 10_000)
+                    .with_stale_grace(Duration::ZERO),
+            ),
+            fetcher: settings.client_documents.fetcher(),
             store,
             clock,
             settings,
@@ -300,6 +318,9 @@ impl AuthServer {
         &self,
         id: &ClientId,
     ) -> Result<Option<Arc<Client>>, OAuthError> {
+        if crate::client_document::DocumentSettings::names_document(id.as_str()) {
+            return self.document_client(id).await;
+        }
         let (store, key) = (self.store.clone(), id.clone());
         self.clients
             .get_or_load(id, move || async move {

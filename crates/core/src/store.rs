@@ -47,6 +47,32 @@ pub trait ClientStore: Send + Sync {
     async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError>;
 }
 
+/// Dynamic client registration (RFC 7591): initial access tokens, and
+/// clients that registered themselves.
+#[async_trait]
+pub trait RegistrationStore: Send + Sync {
+    /// Stores an initial access token by its hash.
+    async fn insert_registration_token(
+        &self,
+        hash: &SecretHash,
+        created_at: i64,
+        expires_at: Option<i64>,
+    ) -> Result<(), StoreError>;
+    /// Inserts `client`, spending `initial` (single use) in the same
+    /// transaction. `false`, and nothing written, when `initial` is unknown,
+    /// spent or expired.
+    async fn insert_registered_client(
+        &self,
+        client: &Client,
+        initial: Option<&SecretHash>,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Moves a dynamically registered client's `last_used_at` forward.
+    async fn touch_client(&self, id: &ClientId, at: i64) -> Result<(), StoreError>;
+    /// Deletes dynamically registered clients unused since `before`; the ids.
+    async fn delete_unused_clients(&self, before: i64) -> Result<Vec<ClientId>, StoreError>;
+}
+
 #[async_trait]
 pub trait ScopeStore: Send + Sync {
     /// Creates the definition or replaces its description and flag.
@@ -268,6 +294,7 @@ pub trait ApiKeyStore: Send + Sync {
 pub trait Store:
     ApiKeyStore
     + ClientStore
+    + RegistrationStore
     + ScopeStore
     + ResourceStore
     + KeyStore

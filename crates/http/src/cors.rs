@@ -52,6 +52,17 @@ pub fn client_endpoints(server: Arc<AuthServer>) -> CorsLayer {
         .max_age(PREFLIGHT_MAX_AGE)
 }
 
+/// The registration endpoints, for browser clients (MCP Inspector) that
+/// no registered redirect URI vouches for yet: any origin, no cookies; the
+/// bearer token is the only credential, and it is sent explicitly.
+pub fn registration() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods([Method::POST, Method::GET, Method::PUT, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(PREFLIGHT_MAX_AGE)
+}
+
 /// A preflight has no body to send: 204, as the Fetch standard's examples
 /// answer (the CORS layer itself answers 200).
 pub async fn preflight_no_content(req: Request, next: Next) -> Response {

@@ -19,7 +19,8 @@ impl From<OAuthError> for ApiError {
 
 pub fn status_of(code: ErrorCode) -> StatusCode {
     match code {
-        ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+        ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+        ErrorCode::SlowDown => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
@@ -46,8 +47,17 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Basic realm=\"portcullis\", charset=\"UTF-8\""),
             );
         }
+        if e.code == ErrorCode::InvalidToken {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
         if e.code == ErrorCode::TemporarilyUnavailable {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if e.code == ErrorCode::SlowDown {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
         }
         res
     }

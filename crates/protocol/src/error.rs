@@ -26,6 +26,14 @@ pub enum ErrorCode {
     /// OpenID Connect's answers to `prompt=none`, which OAuth clients use too.
     LoginRequired,
     ConsentRequired,
+    /// RFC 6750 §3.1: a bearer token (here: a registration or initial
+    /// access token) that is missing, unknown or expired.
+    InvalidToken,
+    /// RFC 7591 §3.2.2.
+    InvalidRedirectUri,
+    InvalidClientMetadata,
+    /// RFC 8628 §3.5, used for any "too many, wait": answered with 429.
+    SlowDown,
 }
 
 impl ErrorCode {
@@ -45,6 +53,10 @@ impl ErrorCode {
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
+            Self::InvalidToken => "invalid_token",
+            Self::InvalidRedirectUri => "invalid_redirect_uri",
+            Self::InvalidClientMetadata => "invalid_client_metadata",
+            Self::SlowDown => "slow_down",
         }
     }
 }

@@ -55,6 +55,22 @@ pub struct FileConfig {
     pub max_connections: Option<usize>,
     /// Seconds in-flight requests get to finish once shutdown begins.
     pub shutdown_grace_secs: Option<u64>,
+    /// Accept `client_id`s that are URLs of client ID metadata documents.
+    pub client_id_metadata_documents: Option<bool>,
+    /// Development only: fetch such documents from loopback (over http too).
+    pub client_id_metadata_allow_loopback: Option<bool>,
+    /// Hosts whose documents are never fetched (`host` or `*.domain`).
+    pub client_id_metadata_deny_hosts: Option<Vec<String>>,
+    /// When set, only these hosts' documents are fetched.
+    pub client_id_metadata_allow_hosts: Option<Vec<String>>,
+    /// PEM certificates trusted beside the system roots for those fetches.
+    pub client_id_metadata_ca_file: Option<PathBuf>,
+    /// Dynamic client registration: `token` (an initial access token is
+    /// needed), `open` (anyone, rate-limited per address) or `off`.
+    pub registration: Option<String>,
+    /// Days after which a dynamically registered client nobody used is
+    /// deleted.
+    pub registration_unused_days: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +79,26 @@ pub struct ConfigError(pub String);
 
 fn err<T>(msg: impl Into<String>) -> Result<T, ConfigError> {
     Err(ConfigError(msg.into()))
+}
+
+/// Host patterns: `host.example` or `*.example`, lower case.
+fn hosts(list: Option<Vec<String>>, key: &str) -> Result<Vec<String>, ConfigError> {
+    list.unwrap_or_default()
+        .into_iter()
+        .map(|h| {
+            let bare = h.strip_prefix("*.").unwrap_or(&h);
+            if bare.is_empty()
+                || bare.contains(['/', ':', '*', ' '])
+                || url::Host::parse(bare).is_err()
+            {
+                err(format!(
+                    "{key}: `{h}` is not a host name like app.example or *.example"
+                ))
+            } else {
+                Ok(h.to_ascii_lowercase())
+            }
+        })
+        .collect()
 }
 
 macro_rules! env_overlay {
@@ -112,7 +148,28 @@ impl FileConfig {
             cache_ttl_ms, key_refresh_secs, key_publish_delay_secs, db_max_connections, db_acquire_timeout_ms,
             log_level, log_format, insecure_http_issuer, resource_hook_url, max_scopes, kek_file,
             header_read_timeout_secs, body_read_timeout_secs, idle_timeout_secs, max_connections,
-            shutdown_grace_secs);
+            shutdown_grace_secs, client_id_metadata_documents, client_id_metadata_allow_loopback,
+            client_id_metadata_ca_file,
+            registration, registration_unused_days);
+        for (key, field) in [
+            (
+                "PORTCULLIS_CLIENT_ID_METADATA_DENY_HOSTS",
+                &mut cfg.client_id_metadata_deny_hosts,
+            ),
+            (
+                "PORTCULLIS_CLIENT_ID_METADATA_ALLOW_HOSTS",
+                &mut cfg.client_id_metadata_allow_hosts,
+            ),
+        ] {
+            if let Some(raw) = lookup(key).filter(|v| !v.is_empty()) {
+                *field = Some(
+                    raw.split([',', ' '])
+                        .filter(|o| !o.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                );
+            }
+        }
         if let Some(raw) = lookup("PORTCULLIS_TRUSTED_PROXIES").filter(|v| !v.is_empty()) {
             cfg.trusted_proxies = Some(
                 raw.split([',', ' '])
@@ -171,6 +228,8 @@ pub struct Config {
     /// Set by `serve` only: administrative commands never create or retire
     /// signing keys behind a running server's back.
     pub manage_signing_keys: bool,
+    pub client_documents: portcullis_core::client_document::DocumentSettings,
+    pub registration: portcullis_core::registration::RegistrationSettings,
 }
 
 impl Config {
@@ -288,6 +347,52 @@ impl Config {
                 .iter()
                 .map(|o| validate_origin(o))
                 .collect::<Result<_, _>>()?,
+            client_documents: portcullis_core::client_document::DocumentSettings {
+                enabled: f.client_id_metadata_documents.unwrap_or(true),
+                allow_loopback: f.client_id_metadata_allow_loopback.unwrap_or(false),
+                deny_hosts: hosts(
+                    f.client_id_metadata_deny_hosts,
+                    "client_id_metadata_deny_hosts",
+                )?,
+                allow_hosts: hosts(
+                    f.client_id_metadata_allow_hosts,
+                    "client_id_metadata_allow_hosts",
+                )?,
+                extra_roots_pem: match &f.client_id_metadata_ca_file {
+                    None => Vec::new(),
+                    Some(path) => {
+                        let pem = std::fs::read(path).map_err(|e| {
+                            ConfigError(format!(
+                                "client_id_metadata_ca_file {}: {e}",
+                                path.display()
+                            ))
+                        })?;
+                        portcullis_core::outbound::parse_roots(&pem).map_err(|e| {
+                            ConfigError(format!(
+                                "client_id_metadata_ca_file {}: {e}",
+                                path.display()
+                            ))
+                        })?;
+                        pem
+                    }
+                },
+            },
+            registration: portcullis_core::registration::RegistrationSettings {
+                mode: match f.registration.as_deref() {
+                    None | Some("token") => portcullis_core::registration::RegistrationMode::Token,
+                    Some("open") => portcullis_core::registration::RegistrationMode::Open,
+                    Some("off") => portcullis_core::registration::RegistrationMode::Off,
+                    Some(other) => {
+                        return err(format!(
+                            "registration: `{other}` is not one of token, open, off"
+                        ));
+                    }
+                },
+                unused_expiry: match f.registration_unused_days.unwrap_or(90) {
+                    0 => return err("registration_unused_days must be at least 1"),
+                    d => Duration::from_secs(d.saturating_mul(86_400)),
+                },
+            },
         };
         config.check_transport()?;
         Ok(config)
@@ -324,6 +429,8 @@ impl Config {
         s.max_scopes = self.max_scopes;
         s.trusted_proxies = self.trusted_proxies.clone();
         s.insecure_http_resources = self.insecure_http_issuer;
+        s.client_documents = self.client_documents.clone();
+        s.registration = self.registration.clone();
         s
     }
 
@@ -563,6 +670,47 @@ mod tests {
                 ..Default::default()
             })
             .contains("listen")
+        );
+    }
+
+    #[test]
+    fn client_documents_and_registration_settings_are_checked() {
+        let bad = |f: FileConfig| Config::from_file(f).unwrap_err().0;
+        let dir = tempfile::tempdir().unwrap();
+        let not_pem = dir.path().join("ca.pem");
+        std::fs::write(&not_pem, "not a certificate").unwrap();
+        assert!(
+            bad(FileConfig {
+                client_id_metadata_ca_file: Some(not_pem),
+                ..Default::default()
+            })
+            .contains("client_id_metadata_ca_file")
+        );
+        assert!(
+            bad(FileConfig {
+                client_id_metadata_deny_hosts: Some(vec!["https://x.example/".into()]),
+                ..Default::default()
+            })
+            .contains("client_id_metadata_deny_hosts")
+        );
+        assert!(
+            bad(FileConfig {
+                registration: Some("sometimes".into()),
+                ..Default::default()
+            })
+            .contains("registration")
+        );
+        let c = Config::from_file(FileConfig {
+            client_id_metadata_allow_hosts: Some(vec!["*.Agents.example".into()]),
+            registration: Some("open".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(c.client_documents.allow_hosts, ["*.agents.example"]);
+        assert!(c.client_documents.enabled && !c.client_documents.allow_loopback);
+        assert_eq!(
+            c.registration.mode,
+            portcullis_core::registration::RegistrationMode::Open
         );
     }
 }

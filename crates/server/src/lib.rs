@@ -206,6 +206,9 @@ fn spawn_maintenance(
                     Ok(n) => tracing::debug!(purged = n, "forgot expired revocations"),
                     Err(e) => tracing::warn!(error = %e, "purge of expired revocations failed"),
                 }
+                if let Err(e) = server.sweep_unused_registrations().await {
+                    tracing::warn!(error = %e, "sweep of unused registrations failed");
+                }
                 last_purge = now;
             }
         }

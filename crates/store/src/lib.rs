@@ -15,8 +15,38 @@ macro_rules! on_pool {
     };
 }
 
+/// The statement inserting a client, bound; for a pool or a transaction.
+macro_rules! insert_client {
+    ($c:expr) => {{
+        let c: &Client = $c;
+        let (registration, last_used) = registration_columns(c);
+        sqlx::query(
+            "INSERT INTO clients (id, name, secret_hash, redirect_uris, grant_types, \
+             scopes, token_lifetime, require_pkce, owner, created_at, updated_at, default_scopes, \
+             resources, registration_token_hash, last_used_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(c.id.as_str())
+        .bind(&c.name)
+        .bind(c.secret_hash.map(|h| h.as_bytes().to_vec()))
+        .bind(join(&c.redirect_uris))
+        .bind(join(&c.grant_types))
+        .bind(c.scopes.to_string())
+        .bind(c.token_lifetime)
+        .bind(c.require_pkce)
+        .bind(c.owner.as_ref().map(UserId::as_str))
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .bind(c.default_scopes.as_ref().map(ScopeSet::to_string))
+        .bind(join(&c.resources))
+        .bind(registration)
+        .bind(last_used)
+    }};
+}
+
 mod api_keys;
 mod grants;
+mod registrations;
 mod rows;
 pub mod testing;
 mod users;
@@ -35,7 +65,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use rows::{ClientRow, KeyRow, ResourceRow, ScopeRow, join};
+use rows::{ClientRow, KeyRow, ResourceRow, ScopeRow, join, registration_columns};
 
 /// How to reach the database.
 #[derive(Debug, Clone)]
@@ -196,24 +226,7 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
 #[async_trait]
 impl ClientStore for SqlStore {
     async fn insert_client(&self, c: &Client) -> Result<(), StoreError> {
-        const SQL: &str = "INSERT INTO clients (id, name, secret_hash, redirect_uris, grant_types, \
-             scopes, token_lifetime, require_pkce, owner, created_at, updated_at, default_scopes, \
-             resources) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
-        let secret = c.secret_hash.map(|h| h.as_bytes().to_vec());
-        on_pool!(self, p => sqlx::query(SQL)
-            .bind(c.id.as_str())
-            .bind(&c.name)
-            .bind(secret)
-            .bind(join(&c.redirect_uris))
-            .bind(join(&c.grant_types))
-            .bind(c.scopes.to_string())
-            .bind(c.token_lifetime)
-            .bind(c.require_pkce)
-            .bind(c.owner.as_ref().map(UserId::as_str))
-            .bind(c.created_at)
-            .bind(c.updated_at)
-            .bind(c.default_scopes.as_ref().map(ScopeSet::to_string))
-            .bind(join(&c.resources))
+        on_pool!(self, p => insert_client!(c)
             .execute(p)
             .await
             .map(|_| ())
@@ -240,7 +253,8 @@ impl ClientStore for SqlStore {
     async fn update_client(&self, c: &Client) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE clients SET name = $2, redirect_uris = $3, grant_types = $4, \
              scopes = $5, token_lifetime = $6, require_pkce = $7, owner = $8, updated_at = $9, \
-             default_scopes = $10, resources = $11 WHERE id = $1";
+             default_scopes = $10, resources = $11, registration_token_hash = $12 WHERE id = $1";
+        let (registration, _) = registration_columns(c);
         on_pool!(self, p => sqlx::query(SQL)
             .bind(c.id.as_str())
             .bind(&c.name)
@@ -253,6 +267,7 @@ impl ClientStore for SqlStore {
             .bind(c.updated_at)
             .bind(c.default_scopes.as_ref().map(ScopeSet::to_string))
             .bind(join(&c.resources))
+            .bind(registration)
             .execute(p)
             .await
             .map(|r| r.rows_affected() == 1)

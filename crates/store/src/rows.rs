@@ -6,9 +6,9 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 use portcullis_core::model::{
-    ApiKeyRecord, AuthorizationCode, Client, Consent, GrantPolicy, Owner, PendingAuthorization,
-    Redemption, RefreshTokenRecord, Resource, ResponseType, ScopeDefinition, Session, SigningAlg,
-    SigningKeyRecord, User,
+    ApiKeyRecord, AuthorizationCode, Client, ClientOrigin, Consent, GrantPolicy, Owner,
+    PendingAuthorization, Redemption, RefreshTokenRecord, Resource, ResponseType, ScopeDefinition,
+    Session, SigningAlg, SigningKeyRecord, User,
 };
 use portcullis_core::store::StoreError;
 use portcullis_protocol::{ClientId, Jti, KeyId, RedirectUri, ScopeSet, SecretHash, UserId};
@@ -34,6 +34,21 @@ where
         .collect()
 }
 
+/// The registration token hash and last use of a dynamically registered
+/// client; `None`s for the others.
+pub(crate) fn registration_columns(c: &Client) -> (Option<Vec<u8>>, Option<i64>) {
+    match &c.origin {
+        ClientOrigin::Dynamic {
+            registration_token,
+            last_used_at,
+        } => (
+            Some(registration_token.as_bytes().to_vec()),
+            Some(*last_used_at),
+        ),
+        ClientOrigin::Registered | ClientOrigin::Document => (None, None),
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct ClientRow {
     id: String,
@@ -47,6 +62,8 @@ pub(crate) struct ClientRow {
     require_pkce: bool,
     owner: Option<String>,
     resources: String,
+    registration_token_hash: Option<Vec<u8>>,
+    last_used_at: Option<i64>,
     created_at: i64,
     updated_at: i64,
 }
@@ -68,7 +85,17 @@ impl ClientRow {
                     .map_err(|e| StoreError::Other(format!("client {}: {e}", self.id)))
             })
             .collect::<Result<_, _>>()?;
+        let origin = match self.registration_token_hash {
+            None => ClientOrigin::Registered,
+            Some(b) => ClientOrigin::Dynamic {
+                registration_token: SecretHash::from_slice(&b).ok_or_else(|| {
+                    StoreError::Other(format!("client {}: malformed registration hash", self.id))
+                })?,
+                last_used_at: self.last_used_at.unwrap_or(self.created_at),
+            },
+        };
         Ok(Client {
+            origin,
             grant_types: split(&self.grant_types, "grant type")?,
             scopes: ScopeSet::parse(&self.scopes)
                 .map_err(|e| StoreError::Other(format!("client {}: {e}", self.id)))?,

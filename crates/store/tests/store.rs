@@ -3,11 +3,12 @@
 
 use portcullis_core::keyring::new_key_record;
 use portcullis_core::model::{
-    ApiKeyRecord, Client, GrantPolicy, Owner, RefreshTokenRecord, ScopeDefinition, SigningAlg,
+    ApiKeyRecord, Client, ClientOrigin, GrantPolicy, Owner, RefreshTokenRecord, ScopeDefinition,
+    SigningAlg,
 };
 use portcullis_core::store::{
-    ApiKeyStore, ClientStore, KeyStore, RefreshTokenStore, RevocationStore, ScopeStore, Store,
-    StoreError,
+    ApiKeyStore, ClientStore, KeyStore, RefreshTokenStore, RegistrationStore, RevocationStore,
+    ScopeStore, Store, StoreError,
 };
 use portcullis_protocol::{ClientId, GrantType, Jti, RedirectUri, ScopeSet, Secret, UserId};
 use portcullis_store::testing::{fresh_postgres_database, postgres_base_url};
@@ -47,6 +48,7 @@ fn client(id: &str) -> Client {
         require_pkce: true,
         owner: Some(UserId::new("alice")),
         resources: vec!["https://api.example/mcp".parse().unwrap()],
+        origin: ClientOrigin::Registered,
         created_at: 10,
         updated_at: 10,
     }
@@ -108,6 +110,75 @@ async fn clients_round_trip_update_rotate_and_delete() {
         assert!(s.delete_client(&c.id).await.unwrap());
         assert!(!s.delete_client(&c.id).await.unwrap());
         assert!(s.find_client(&c.id).await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_registration_spends_its_initial_token_in_the_same_transaction() {
+    for (s, _dir) in stores().await {
+        let token = Secret::new("initial").hash();
+        s.insert_registration_token(&token, 10, Some(100))
+            .await
+            .unwrap();
+        let mut c = client("dyn1");
+        c.origin = ClientOrigin::Dynamic {
+            registration_token: Secret::new("rat").hash(),
+            last_used_at: 10,
+        };
+        // Expired: nothing written.
+        assert!(
+            !s.insert_registered_client(&c, Some(&token), 100)
+                .await
+                .unwrap()
+        );
+        assert!(s.find_client(&c.id).await.unwrap().is_none());
+        assert!(
+            s.insert_registered_client(&c, Some(&token), 50)
+                .await
+                .unwrap()
+        );
+        assert_eq!(s.find_client(&c.id).await.unwrap().unwrap(), c);
+        // Spent.
+        let mut other = client("dyn2");
+        other.origin = ClientOrigin::Dynamic {
+            registration_token: Secret::new("rat2").hash(),
+            last_used_at: 10,
+        };
+        assert!(
+            !s.insert_registered_client(&other, Some(&token), 50)
+                .await
+                .unwrap()
+        );
+        assert!(s.find_client(&other.id).await.unwrap().is_none());
+        // A client that fails to insert (duplicate id) leaves the token.
+        let fresh = Secret::new("second").hash();
+        s.insert_registration_token(&fresh, 10, None).await.unwrap();
+        assert!(
+            s.insert_registered_client(&c, Some(&fresh), 50)
+                .await
+                .is_err()
+        );
+        assert!(
+            s.insert_registered_client(&other, Some(&fresh), 50)
+                .await
+                .unwrap()
+        );
+
+        s.touch_client(&c.id, 500).await.unwrap();
+        s.touch_client(&c.id, 400).await.unwrap(); // never backwards
+        match s.find_client(&c.id).await.unwrap().unwrap().origin {
+            ClientOrigin::Dynamic { last_used_at, .. } => assert_eq!(last_used_at, 500),
+            o => panic!("{o:?}"),
+        }
+        s.insert_client(&client("made")).await.unwrap();
+        let gone = s.delete_unused_clients(450).await.unwrap();
+        assert_eq!(gone, [other.id.clone()]);
+        assert!(
+            s.find_client(&ClientId::new("made"))
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
 }
 

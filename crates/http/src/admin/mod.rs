@@ -10,6 +10,7 @@ mod api_keys;
 mod clients;
 mod consents;
 mod problem;
+mod registration_tokens;
 mod resources;
 mod scopes;
 mod signing_keys;
@@ -73,6 +74,10 @@ pub fn routes() -> Router<AppState> {
             "/admin/api/v1/signing-keys/rotate",
             post(signing_keys::rotate),
         )
+        .route(
+            "/admin/api/v1/registration-tokens",
+            post(registration_tokens::create),
+        )
         .route("/admin/api/v1/consents", get(consents::list))
         .route(
             "/admin/api/v1/consents/{id}",
@@ -134,6 +139,7 @@ impl Paging {
         api_keys::list, api_keys::create, api_keys::revoke,
         signing_keys::list, signing_keys::rotate,
         consents::list, consents::revoke,
+        registration_tokens::create,
     ),
     components(schemas(problem::ProblemBody)),
     modifiers(&SecurityAddon, &ProblemResponses),

@@ -61,6 +61,7 @@ pub async fn get(
             client_name => view.client_name,
             client_id => view.client_id.as_str(),
             redirect_host => view.redirect_host,
+            unverified => view.unverified,
             scopes => scopes,
             resources => view
                 .resources

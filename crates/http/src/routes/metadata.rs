@@ -38,6 +38,17 @@ pub fn fixed(s: &Settings) -> Map<String, Value> {
     }) else {
         unreachable!("a JSON object literal")
     };
+    let mut m = m;
+    if s.registration.mode != portcullis_core::registration::RegistrationMode::Off {
+        m.insert(
+            "registration_endpoint".into(),
+            json!(format!("{iss}/oauth/register")),
+        );
+    }
+    if s.client_documents.enabled {
+        // draft-ietf-oauth-client-id-metadata-document §4.
+        m.insert("client_id_metadata_document_supported".into(), json!(true));
+    }
     m
 }
 

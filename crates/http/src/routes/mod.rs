@@ -2,6 +2,7 @@ pub mod health;
 pub mod introspect;
 pub mod jwks;
 pub mod metadata;
+pub mod register;
 pub mod revoke;
 pub mod token;
 
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 use portcullis_core::AuthServer;
+use portcullis_core::registration::RegistrationMode;
 
 use crate::{AppState, cors, pages};
 
@@ -31,10 +33,23 @@ pub fn router(server: Arc<AuthServer>) -> Router<AppState> {
         )
         .route("/jwks.json", get(jwks::get))
         .layer(cors::public_documents());
-    let client_endpoints = Router::new()
+    let mut client_endpoints = Router::new()
         .route("/oauth/token", post(token::post))
         .route("/oauth/revoke", post(revoke::post))
-        .layer(cors::client_endpoints(server));
+        .layer(cors::client_endpoints(server.clone()));
+    if server.registration_mode() != RegistrationMode::Off {
+        client_endpoints = client_endpoints.merge(
+            Router::new()
+                .route("/oauth/register", post(register::register))
+                .route(
+                    "/oauth/register/{client_id}",
+                    get(register::read)
+                        .put(register::update)
+                        .delete(register::delete),
+                )
+                .layer(cors::registration()),
+        );
+    }
     Router::new()
         .merge(
             documents

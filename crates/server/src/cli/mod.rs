@@ -5,6 +5,7 @@
 mod api_key;
 mod client;
 mod keys;
+mod registration_token;
 mod resource;
 mod scope;
 mod serve;
@@ -67,6 +68,9 @@ enum Command {
     /// Inspect and rotate signing keys.
     #[command(subcommand)]
     Keys(keys::Command),
+    /// Initial access tokens for dynamic client registration.
+    #[command(subcommand)]
+    RegistrationToken(registration_token::Command),
 }
 
 /// A CLI failure: one line on stderr, exit code 1.
@@ -136,6 +140,10 @@ async fn run(cli: Cli) -> CliResult {
                 Command::Resource(c) => {
                     let server = admin_server(&config).await?;
                     resource::run(&server, c).await
+                }
+                Command::RegistrationToken(c) => {
+                    let server = admin_server(&config).await?;
+                    registration_token::run(&server, c).await
                 }
                 Command::ApiKey(c) => {
                     let server = admin_server(&config).await?;

@@ -226,6 +226,7 @@ async fn users_scopes_and_signing_keys_need_the_admin_role() {
         ),
         (Method::GET, "/signing-keys", None),
         (Method::POST, "/signing-keys/rotate", Some(json!({}))),
+        (Method::POST, "/registration-tokens", Some(json!({}))),
     ] {
         let (st, _) = call(&s, Some(&dev), m, p, b).await;
         assert_eq!(st, 403, "{p}");

@@ -796,3 +796,28 @@ mod in_chromium {
         .await;
     }
 }
+
+#[tokio::test]
+async fn administrators_see_self_registered_clients_marked() {
+    let s = TestServer::start_with(|f| f.registration = Some("open".into())).await;
+    let res = s
+        .http
+        .post(s.url("/oauth/register"))
+        .json(&serde_json::json!({
+            "client_name": "Agent From Nowhere",
+            "redirect_uris": ["http://127.0.0.1/callback"],
+            "token_endpoint_auth_method": "none",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let b = sign_in(&s, "root", true).await;
+    let html = console(&b).await;
+    let at = html
+        .find("Agent From Nowhere")
+        .expect("the client is listed");
+    let item = &html[at..at + 400];
+    assert!(item.contains("self-registered"), "{item}");
+    assert!(html.contains("none (registered itself)"));
+}

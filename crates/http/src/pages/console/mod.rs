@@ -175,6 +175,8 @@ struct ClientRow {
     token_lifetime: Option<i64>,
     owner: String,
     created: String,
+    /// Registered itself (RFC 7591): when it was last used, for expiry.
+    self_registered: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -334,9 +336,16 @@ async fn page(
             owner: match &c.owner {
                 Some(o) if o == &user.id => user.username.clone(),
                 Some(o) => usernames.get(o.as_str()).unwrap_or(&o.as_str()).to_string(),
+                None if c.is_self_asserted() => "none (registered itself)".into(),
                 None => "none (registered with the CLI)".into(),
             },
             created: when(c.created_at),
+            self_registered: match &c.origin {
+                portcullis_core::model::ClientOrigin::Dynamic { last_used_at, .. } => {
+                    Some(when(*last_used_at))
+                }
+                _ => None,
+            },
         })
         .collect();
 
@@ -794,6 +803,7 @@ mod tests {
             token_lifetime: Some(600),
             owner: "dev".into(),
             created: when(0),
+            self_registered: None,
         };
         let key = KeyRow {
             id: "k1".into(),
