@@ -24,9 +24,14 @@ function assertEndpoints(as) {
   }
   assert.deepEqual(as.revocation_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'none']);
   assert.deepEqual(as.introspection_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post']);
-  // The provisioned scope and the built-in offline_access; no client is
-  // registered for implicit, so neither it nor `token` is advertised.
-  assert.deepEqual(as.scopes_supported, ['offline_access', env.scope]);
+  // The provisioned scopes (the MCP test's too) and the built-in
+  // offline_access; no client is registered for implicit, so neither it nor
+  // `token` is advertised.
+  const provisioned = [env.scope, process.env.INTEROP_MCP_SCOPE].filter(Boolean);
+  assert.deepEqual(as.scopes_supported, ['offline_access', ...provisioned].sort());
+  // Clients nobody registered: dynamic registration and metadata documents.
+  assert.equal(as.registration_endpoint, `${env.issuer}/oauth/register`);
+  assert.equal(as.client_id_metadata_document_supported, true);
   assert.deepEqual(as.response_types_supported, ['code']);
   assert.ok(!as.grant_types_supported.includes('implicit'));
 }

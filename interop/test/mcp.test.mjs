@@ -176,6 +176,7 @@ describe('MCP TypeScript SDK', { skip }, () => {
     test('registers, authorizes with PKCE and resource, calls a tool and refreshes', async () => {
       const initial = process.env.INTEROP_REGISTRATION_TOKEN;
       let registrations = 0;
+      let registered;
       // The SDK has no setting for an initial access token: add it to its
       // registration request, as an agent's host application would.
       const withInitialToken = async (input, init = {}) => {
@@ -184,16 +185,23 @@ describe('MCP TypeScript SDK', { skip }, () => {
           registrations += 1;
           const headers = new Headers(init.headers);
           headers.set('authorization', `Bearer ${initial}`);
-          return fetch(input, { ...init, headers });
+          const res = await fetch(input, { ...init, headers });
+          registered = await res.clone().json();
+          return res;
         }
         return fetch(input, init);
       };
       const provider = new MemoryProvider();
       await agentFlow(provider, withInitialToken);
       assert.equal(registrations, 1);
-      assert.ok(provider.registered.registration_access_token, 'RFC 7592 management token');
-      assert.equal(provider.registered.token_endpoint_auth_method, 'none');
-      assert.notEqual(provider.clientInformation().client_id, undefined);
+      // What Portcullis answered (the SDK keeps only what it uses).
+      assert.equal(registered.client_id, provider.clientInformation().client_id);
+      assert.equal(registered.token_endpoint_auth_method, 'none');
+      assert.ok(registered.registration_access_token, 'RFC 7592 management token');
+      const own = await fetch(registered.registration_client_uri, {
+        headers: { authorization: `Bearer ${registered.registration_access_token}` },
+      });
+      assert.equal(own.status, 200, 'the client reads its registration (RFC 7592)');
     });
   });
 });
