@@ -12,6 +12,13 @@ use tower::{Layer, Service};
 use crate::Guard;
 use crate::error::add_resource_metadata;
 
+fn is_preflight<B>(req: &Request<B>) -> bool {
+    req.method() == http::Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD)
+}
+
 /// Layer form of a [`Guard`]; see [`Guard::layer`].
 #[derive(Debug, Clone)]
 pub struct GuardLayer {
@@ -68,6 +75,12 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let guard = self.guard.clone();
+        // A CORS preflight carries no credentials by definition (Fetch
+        // standard): refusing it would keep browser clients from ever
+        // sending the real request. The CORS layer (or the API) answers it.
+        if is_preflight(&req) {
+            return Box::pin(inner.call(req));
+        }
         Box::pin(async move {
             let (mut req, result) = guard.authenticate_request(req).await;
             match result {

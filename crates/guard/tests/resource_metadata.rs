@@ -311,3 +311,40 @@ async fn aud_must_contain_this_resource() {
         assert!(challenge(&a).ends_with(&format!("resource_metadata=\"{METADATA_URL}\"")));
     }
 }
+
+#[tokio::test]
+async fn cors_preflights_pass_the_guard_and_plain_options_do_not() {
+    let key = Signer::es256("k1");
+    let server = TestAs::start(&[&key]).await;
+    let g = guard(&server);
+    // An API answering preflights itself, behind the guard: a preflight
+    // carries no credentials, so the guard must let it reach this.
+    async fn preflight_answer() -> (StatusCode, [(header::HeaderName, &'static str); 1]) {
+        (
+            StatusCode::NO_CONTENT,
+            [(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                "https://inspector.example",
+            )],
+        )
+    }
+    let router = Router::new()
+        .route("/mcp", get(|| async { "tools" }).options(preflight_answer))
+        .layer(g.layer());
+    let preflight = Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/mcp")
+        .header(header::ORIGIN, "https://inspector.example")
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .body(Body::empty())
+        .unwrap();
+    let a = call(&router, preflight).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        a.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://inspector.example"
+    );
+    let plain = call(&router, request(Method::OPTIONS, "/mcp", None)).await;
+    assert_eq!(plain.status, StatusCode::UNAUTHORIZED);
+    assert!(challenge(&plain).contains(METADATA_URL));
+}
