@@ -30,6 +30,11 @@ impl Advertised {
             .filter(|d| !d.name.starts_with(RESERVED_SCOPE_PREFIX))
             .map(|d| d.name.clone())
             .chain(std::iter::once(OFFLINE_ACCESS.to_owned()))
+            .chain(
+                crate::scope_policy::OIDC_SCOPES
+                    .iter()
+                    .map(|s| (*s).to_owned()),
+            )
             .collect();
         scopes.sort();
         scopes.dedup();
@@ -88,7 +93,19 @@ mod tests {
             def("portcullis:admin", false, true),
         ];
         let a = Advertised::of(&defs, &[client(vec![GrantType::AuthorizationCode])]);
-        assert_eq!(a.scopes, ["offline_access", "read", "write"]);
+        assert_eq!(
+            a.scopes,
+            [
+                "address",
+                "email",
+                "offline_access",
+                "openid",
+                "phone",
+                "profile",
+                "read",
+                "write"
+            ]
+        );
         assert!(!a.implicit);
         let a = Advertised::of(&defs, &[client(vec![GrantType::Implicit])]);
         assert!(a.implicit);

@@ -8,7 +8,11 @@ use portcullis_protocol::{
     ClientId, ErrorCode, GrantType, OAuthError, RedirectUri, ScopeSet, Secret, UserId,
 };
 
-use crate::model::{AuthorizationCode, Client, Consent, PendingAuthorization, ResponseType, User};
+use crate::model::{
+    Authentication, AuthorizationCode, Client, Consent, OidcRequest, PendingAuthorization,
+    ResponseType, Session, User,
+};
+use crate::oidc::Prompt;
 use crate::scope_policy;
 use crate::server::AuthServer;
 
@@ -28,6 +32,15 @@ pub struct AuthorizeParams {
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
     pub prompt: Option<String>,
+    /// OpenID Connect (Core §3.1.2.1).
+    pub nonce: Option<String>,
+    pub max_age: Option<String>,
+    pub login_hint: Option<String>,
+    pub id_token_hint: Option<String>,
+    pub display: Option<String>,
+    /// Request objects (OIDC Core §6), which are refused.
+    pub request: Option<String>,
+    pub request_uri: Option<String>,
     /// RFC 8707 `resource` parameters, in order (the one that may repeat).
     pub resources: Vec<String>,
     /// Set when a parameter was repeated; reported once the redirect URI
@@ -269,13 +282,7 @@ impl AuthServer {
             }
             _ => None,
         };
-        if let Some(prompt) = &p.prompt
-            && !matches!(prompt.as_str(), "none" | "login" | "consent")
-        {
-            return Err(fail(OAuthError::invalid_request(
-                "prompt must be none, login or consent",
-            )));
-        }
+        let (prompt, oidc) = self.login_parameters(&p, &client).map_err(fail)?;
         let now = self.now();
         let pending = PendingAuthorization {
             id: random_id::<24>(),
@@ -285,9 +292,10 @@ impl AuthServer {
             scopes,
             state,
             code_challenge,
-            prompt: p.prompt,
+            prompt: prompt.to_value(),
             user_id: None,
             resources,
+            oidc,
             created_at: now,
             expires_at: now + PENDING_LIFETIME,
         };
@@ -317,16 +325,85 @@ impl AuthServer {
             .map(|_| ())
     }
 
+    /// The OpenID Connect parameters of a request, checked: what it asks of
+    /// the login, kept with the request.
+    fn login_parameters(
+        &self,
+        p: &AuthorizeParams,
+        client: &Client,
+    ) -> Result<(Prompt, OidcRequest), OAuthError> {
+        if p.request.is_some() {
+            return Err(OAuthError::new(
+                ErrorCode::RequestNotSupported,
+                "request objects are not supported: send the parameters themselves",
+            ));
+        }
+        if p.request_uri.is_some() {
+            return Err(OAuthError::new(
+                ErrorCode::RequestUriNotSupported,
+                "request_uri is not supported: send the parameters themselves",
+            ));
+        }
+        let prompt = Prompt::parse(p.prompt.as_deref())?;
+        let max_age = p
+            .max_age
+            .as_deref()
+            .map(|v| {
+                v.parse::<i64>()
+                    .ok()
+                    .filter(|n| (0..=crate::session::ABSOLUTE_TIMEOUT * 1000).contains(n))
+                    .ok_or_else(|| {
+                        OAuthError::invalid_request("max_age must be a whole number of seconds")
+                    })
+            })
+            .transpose()?;
+        let bounded = |name: &str, v: &Option<String>, max: usize| match v {
+            Some(v) if v.len() > max => Err(OAuthError::invalid_request(format!(
+                "{name} is longer than {max} characters"
+            ))),
+            _ => Ok(v.clone()),
+        };
+        if let Some(d) = &p.display
+            && !matches!(d.as_str(), "page" | "popup" | "touch" | "wap")
+        {
+            return Err(OAuthError::invalid_request(
+                "display must be page, popup, touch or wap",
+            ));
+        }
+        let hint_subject = p
+            .id_token_hint
+            .as_deref()
+            .map(|h| self.verify_id_token_hint(h, client).map(|c| c.sub))
+            .transpose()?;
+        Ok((
+            prompt,
+            OidcRequest {
+                nonce: bounded("nonce", &p.nonce, 512)?,
+                max_age,
+                login_hint: bounded("login_hint", &p.login_hint, 256)?,
+                hint_subject,
+            },
+        ))
+    }
+
+    /// The username a pending request suggests (`login_hint`), for the
+    /// login form.
+    pub async fn login_hint(&self, request: &str) -> Option<String> {
+        let pending = self.store.find_pending(request).await.ok()??;
+        pending.oidc.login_hint
+    }
+
     /// Decides the next step of a pending request for whoever is logged in.
     pub async fn continue_authorization(
         &self,
         request: &str,
-        user: Option<&User>,
+        session: Option<(&Session, &User)>,
     ) -> Result<Next, AuthorizeError> {
         let pending = self.live_pending(request).await?;
-        let prompt = pending.prompt.as_deref();
-        let Some(user) = user else {
-            if prompt == Some("none") {
+        // Stored in canonical form by `begin_authorization`.
+        let prompt = Prompt::parse(pending.prompt.as_deref()).unwrap_or_default();
+        let Some((session, user)) = session else {
+            if prompt.none {
                 return self
                     .finish_with_error(
                         &pending,
@@ -338,12 +415,36 @@ impl AuthServer {
                 request: pending.id,
             });
         };
-        // prompt=login: the password again, whatever session there is. The
-        // login page takes the request up (`note_login`) once it succeeds.
-        if prompt == Some("login") && pending.user_id.is_none() {
-            return Ok(Next::Login {
-                request: pending.id,
-            });
+        // prompt=login, a login older than max_age, or another user than
+        // the id_token_hint names: the password again. The login page takes
+        // the request up (`note_login`) once it succeeds, which settles it.
+        if pending.user_id.is_none() {
+            let stale = pending
+                .oidc
+                .max_age
+                .is_some_and(|max| self.now() - session.created_at > max);
+            let other_user = match &pending.oidc.hint_subject {
+                Some(sub) => match self.find_client(&pending.client_id).await? {
+                    Some(client) => *sub != self.subject_for(&client, &user.id),
+                    None => true,
+                },
+                None => false,
+            };
+            if prompt.none && (stale || other_user) {
+                let why = if stale {
+                    "the user's login is older than max_age"
+                } else {
+                    "the user logged in is not the one id_token_hint names"
+                };
+                return self
+                    .finish_with_error(&pending, OAuthError::new(ErrorCode::LoginRequired, why))
+                    .await;
+            }
+            if prompt.login || stale || other_user {
+                return Ok(Next::Login {
+                    request: pending.id,
+                });
+            }
         }
         if !self.store.claim_pending(&pending.id, &user.id).await? {
             return Err(AuthorizeError::Page(
@@ -358,10 +459,13 @@ impl AuthServer {
                 .find_active_consent(&user.id, &pending.client_id)
                 .await?
                 .is_some_and(|c| pending.scopes.is_subset(&c.scopes));
-        if consented && prompt != Some("consent") {
-            return self.decide(request, user, true).await.map(Next::Redirect);
+        if consented && !prompt.consent {
+            return self
+                .decide(request, session, user, true)
+                .await
+                .map(Next::Redirect);
         }
-        if prompt == Some("none") {
+        if prompt.none {
             return self
                 .finish_with_error(
                     &pending,
@@ -417,12 +521,10 @@ impl AuthServer {
                 let (name, resource) = s.split_resource();
                 ScopeView {
                     scope: s.to_string(),
-                    description: match defs.get(name) {
-                        _ if name == scope_policy::OFFLINE_ACCESS => {
-                            scope_policy::OFFLINE_ACCESS_DESCRIPTION.to_owned()
-                        }
-                        Some(d) => d.description.clone(),
-                        None => name.to_owned(),
+                    description: match (scope_policy::builtin_description(name), defs.get(name)) {
+                        (Some(text), _) if resource.is_none() => text.to_owned(),
+                        (_, Some(d)) => d.description.clone(),
+                        _ => name.to_owned(),
                     },
                     resource: resource.map(str::to_owned),
                 }
@@ -463,6 +565,7 @@ impl AuthServer {
     pub async fn decide(
         &self,
         request: &str,
+        session: &Session,
         user: &User,
         approve: bool,
     ) -> Result<String, AuthorizeError> {
@@ -520,6 +623,14 @@ impl AuthServer {
                         scopes: pending.scopes.clone(),
                         code_challenge: pending.code_challenge.clone(),
                         resources: pending.resources.clone(),
+                        login: pending.scopes.contains_str(scope_policy::OPENID).then(|| {
+                            Authentication {
+                                auth_time: session.created_at,
+                                sid: crate::oidc::sid_of(session),
+                                amr: vec!["pwd".into()],
+                                nonce: pending.oidc.nonce.clone(),
+                            }
+                        }),
                         created_at: now,
                         expires_at: now + CODE_LIFETIME,
                     })

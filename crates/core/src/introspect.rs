@@ -59,27 +59,39 @@ impl AuthServer {
             .unwrap_or(answer))
     }
 
-    async fn introspect_access_token(
+    /// The claims of `token` if it is one of our access tokens and still
+    /// live: signed, unexpired, unrevoked, its client registered, and for a
+    /// user token, its grant and its user still standing.
+    pub(crate) async fn live_access_token(
         &self,
         token: &str,
-    ) -> Result<IntrospectionResponse, OAuthError> {
+    ) -> Result<Option<AccessTokenClaims>, OAuthError> {
         let Some(claims) = self.verify_access_token(token) else {
-            return Ok(IntrospectionResponse::inactive());
+            return Ok(None);
         };
         if self.revoked.get(claims.jti.clone()).await?.is_some()
             || self.find_client(&claims.client_id).await?.is_none()
         {
-            return Ok(IntrospectionResponse::inactive());
+            return Ok(None);
         }
-        // A user token lives only as long as its grant and its user.
         if let Some(gid) = &claims.gid
             && self
                 .live_consent(gid, &portcullis_protocol::UserId::new(&claims.sub))
                 .await
                 .is_err()
         {
-            return Ok(IntrospectionResponse::inactive());
+            return Ok(None);
         }
+        Ok(Some(claims))
+    }
+
+    async fn introspect_access_token(
+        &self,
+        token: &str,
+    ) -> Result<IntrospectionResponse, OAuthError> {
+        let Some(claims) = self.live_access_token(token).await? else {
+            return Ok(IntrospectionResponse::inactive());
+        };
         Ok(IntrospectionResponse {
             active: true,
             scope: Some(claims.scope),

@@ -166,11 +166,32 @@ impl LoadedKey {
         })
     }
 
-    /// A compact JWS over `claims`, with this key's precomputed header.
+    /// A compact JWS access token over `claims`, with this key's
+    /// precomputed header.
     pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, OAuthError> {
+        self.sign_with_header(&self.header_b64, claims)
+    }
+
+    /// A compact JWS of another type (`JWT` for ID tokens, `logout+jwt`
+    /// for logout tokens): the header is built here, as these are rarer.
+    pub fn sign_typed<T: Serialize>(&self, typ: &str, claims: &T) -> Result<String, OAuthError> {
+        let header = Header {
+            alg: self.alg.as_str(),
+            typ,
+            kid: self.kid.as_str(),
+        };
+        let header = serde_json::to_vec(&header).map_err(OAuthError::server_error)?;
+        self.sign_with_header(&b64(&header), claims)
+    }
+
+    fn sign_with_header<T: Serialize>(
+        &self,
+        header_b64: &str,
+        claims: &T,
+    ) -> Result<String, OAuthError> {
         let payload = serde_json::to_vec(claims).map_err(OAuthError::server_error)?;
-        let mut out = String::with_capacity(self.header_b64.len() + payload.len() * 4 / 3 + 400);
-        out.push_str(&self.header_b64);
+        let mut out = String::with_capacity(header_b64.len() + payload.len() * 4 / 3 + 400);
+        out.push_str(header_b64);
         out.push('.');
         URL_SAFE_NO_PAD.encode_string(&payload, &mut out);
         let rng = SystemRandom::new();
@@ -241,17 +262,31 @@ pub enum KeyState {
     Expired,
 }
 
-/// The state of each key at `now`.
+/// The newest key of each algorithm that may sign at `now`.
+fn newest_signers(records: &[SigningKeyRecord], now: i64) -> Vec<&SigningKeyRecord> {
+    let mut out: Vec<&SigningKeyRecord> = Vec::new();
+    for r in records.iter().filter(|r| r.may_sign_at(now)) {
+        match out.iter_mut().find(|o| o.alg == r.alg) {
+            Some(o) if (r.active_at, &r.kid) > (o.active_at, &o.kid) => *o = r,
+            Some(_) => {}
+            None => out.push(r),
+        }
+    }
+    out
+}
+
+/// The state of each key at `now`: the newest signing key of each
+/// algorithm is active (access tokens use the configured one, ID tokens
+/// the one the client asks for).
 pub fn key_states(records: &[SigningKeyRecord], now: i64) -> Vec<(&SigningKeyRecord, KeyState)> {
-    let signer = records
-        .iter()
-        .filter(|r| r.may_sign_at(now))
-        .max_by(|a, b| (a.active_at, &a.kid).cmp(&(b.active_at, &b.kid)))
-        .map(|r| &r.kid);
+    let signers: Vec<&KeyId> = newest_signers(records, now)
+        .into_iter()
+        .map(|r| &r.kid)
+        .collect();
     records
         .iter()
         .map(|r| {
-            let state = if Some(&r.kid) == signer {
+            let state = if signers.contains(&&r.kid) {
                 KeyState::Active
             } else if !r.is_published_at(now) {
                 KeyState::Expired
@@ -265,25 +300,56 @@ pub fn key_states(records: &[SigningKeyRecord], now: i64) -> Vec<(&SigningKeyRec
         .collect()
 }
 
+/// ID tokens may always be signed with RS256 (OIDC Core §15.1), so the
+/// ring keeps an RS256 key beside the access-token key of another
+/// algorithm, and rotating that key leaves the RS256 one alone.
+pub const ID_TOKEN_DEFAULT_ALG: SigningAlg = SigningAlg::RS256;
+
+/// Whether rotating to a new key of `new` retires `old`: a key of the same
+/// algorithm always; a key of another algorithm when both sign access
+/// tokens (a change of algorithm), never the RS256 key ID tokens need.
+pub fn rotation_retires(new: SigningAlg, old: SigningAlg) -> bool {
+    old == new || (new != ID_TOKEN_DEFAULT_ALG && old != ID_TOKEN_DEFAULT_ALG)
+}
+
 /// One consistent view of the keys.
 pub struct KeySet {
+    /// Signs access tokens.
     signing: Option<Arc<LoadedKey>>,
+    /// The newest signing key of each algorithm.
+    signers: Vec<Arc<LoadedKey>>,
     published: Vec<Arc<LoadedKey>>,
     jwks_json: Arc<str>,
 }
 
 impl KeySet {
-    /// Builds the view at time `now`: the newest active, unretired key signs;
-    /// every key not yet past its retirement grace is published.
-    pub fn build(records: &[SigningKeyRecord], now: i64) -> Result<Self, KeyError> {
+    /// Builds the view at time `now`: of each algorithm, the newest active,
+    /// unretired key signs; access tokens use `preferred` (the configured
+    /// algorithm) when such a key signs, else the newest key of another
+    /// algorithm than the ID tokens' RS256, else that one. Every key not
+    /// yet past its retirement grace is published.
+    pub fn build(
+        records: &[SigningKeyRecord],
+        now: i64,
+        preferred: SigningAlg,
+    ) -> Result<Self, KeyError> {
         let mut published = Vec::new();
         for rec in records.iter().filter(|r| r.is_published_at(now)) {
             published.push(Arc::new(LoadedKey::parse(rec)?));
         }
         published.sort_by(|a, b| (b.active_at, &b.kid).cmp(&(a.active_at, &a.kid)));
-        let signing = published
+        let mut signers: Vec<Arc<LoadedKey>> = Vec::new();
+        for k in published
             .iter()
-            .find(|k| signs_at(k.active_at, k.retired_at, now))
+            .filter(|k| signs_at(k.active_at, k.retired_at, now))
+        {
+            if !signers.iter().any(|s| s.alg == k.alg) {
+                signers.push(k.clone());
+            }
+        }
+        let signing = signers
+            .iter()
+            .min_by_key(|k| (k.alg != preferred, k.alg == ID_TOKEN_DEFAULT_ALG))
             .cloned();
         let jwks = JwkSet {
             keys: published.iter().map(|k| k.jwk.clone()).collect(),
@@ -291,13 +357,25 @@ impl KeySet {
         let jwks_json = serde_json::to_string(&jwks).expect("a JWK Set serializes");
         Ok(Self {
             signing,
+            signers,
             published,
             jwks_json: jwks_json.into(),
         })
     }
 
+    /// The key access tokens are signed with.
     pub fn signing_key(&self) -> Option<&Arc<LoadedKey>> {
         self.signing.as_ref()
+    }
+
+    /// The key that signs with `alg` now, if any.
+    pub fn signer_for(&self, alg: SigningAlg) -> Option<&Arc<LoadedKey>> {
+        self.signers.iter().find(|k| k.alg == alg)
+    }
+
+    /// The algorithms some key signs with now.
+    pub fn signing_algs(&self) -> impl Iterator<Item = SigningAlg> + '_ {
+        self.signers.iter().map(|k| k.alg)
     }
 
     pub fn published(&self) -> &[Arc<LoadedKey>] {
@@ -312,9 +390,14 @@ impl KeySet {
         self.published.iter().find(|k| k.kid.as_str() == kid)
     }
 
-    /// Verifies a compact JWS made by one of these keys and returns its
+    /// Verifies an access token made by one of these keys and returns its
     /// decoded payload. Checks `typ`, `kid` and that `alg` is the key's own.
     pub fn verify<T: for<'de> Deserialize<'de>>(&self, token: &str) -> Option<T> {
+        self.verify_typed(portcullis_protocol::claims::ACCESS_TOKEN_TYP, token)
+    }
+
+    /// Verifies a compact JWS of type `typ` made by one of these keys.
+    pub fn verify_typed<T: for<'de> Deserialize<'de>>(&self, typ: &str, token: &str) -> Option<T> {
         #[derive(Deserialize)]
         struct Hdr {
             alg: String,
@@ -328,9 +411,7 @@ impl KeySet {
         let (header_b64, payload_b64) = signing_input.split_once('.')?;
         let header: Hdr = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header_b64).ok()?).ok()?;
         let key = self.find(&header.kid)?;
-        if header.alg != key.alg.as_str()
-            || header.typ.as_deref() != Some(portcullis_protocol::claims::ACCESS_TOKEN_TYP)
-        {
+        if header.alg != key.alg.as_str() || header.typ.as_deref() != Some(typ) {
             return None;
         }
         let sig = URL_SAFE_NO_PAD.decode(sig_b64).ok()?;
@@ -391,7 +472,7 @@ mod tests {
             (SigningAlg::RS256, jsonwebtoken::Algorithm::RS256),
         ] {
             let rec = new_key_record(alg, 1_000, 1_000);
-            let set = KeySet::build(std::slice::from_ref(&rec), 1_000).unwrap();
+            let set = KeySet::build(std::slice::from_ref(&rec), 1_000, SigningAlg::ES256).unwrap();
             let key = set.signing_key().unwrap();
             let token = key.sign(&claims()).unwrap();
 
@@ -415,8 +496,46 @@ mod tests {
     }
 
     #[test]
+    fn each_algorithm_has_its_signer_and_access_tokens_use_the_configured_one() {
+        let es = new_key_record(SigningAlg::ES256, 0, 0);
+        let rs = new_key_record(SigningAlg::RS256, 0, 0);
+        let recs = [es.clone(), rs.clone()];
+        let set = KeySet::build(&recs, 10, SigningAlg::ES256).unwrap();
+        assert_eq!(set.signing_key().unwrap().kid, es.kid);
+        assert_eq!(set.signer_for(SigningAlg::RS256).unwrap().kid, rs.kid);
+        assert!(set.signer_for(SigningAlg::EdDSA).is_none());
+        let set = KeySet::build(&recs, 10, SigningAlg::RS256).unwrap();
+        assert_eq!(set.signing_key().unwrap().kid, rs.kid);
+        // Configured EdDSA without such a key yet: not the RS256 key.
+        let set = KeySet::build(&recs, 10, SigningAlg::EdDSA).unwrap();
+        assert_eq!(set.signing_key().unwrap().kid, es.kid);
+        let states: Vec<KeyState> = key_states(&recs, 10).into_iter().map(|(_, s)| s).collect();
+        assert_eq!(states, [KeyState::Active, KeyState::Active]);
+
+        // An ID token is typed JWT; it does not pass as an access token.
+        let id = set
+            .signer_for(SigningAlg::RS256)
+            .unwrap()
+            .sign_typed("JWT", &claims())
+            .unwrap();
+        assert!(set.verify::<AccessTokenClaims>(&id).is_none());
+        assert_eq!(
+            set.verify_typed::<AccessTokenClaims>("JWT", &id),
+            Some(claims())
+        );
+        assert!(rotation_retires(SigningAlg::EdDSA, SigningAlg::ES256));
+        assert!(!rotation_retires(SigningAlg::EdDSA, SigningAlg::RS256));
+        assert!(!rotation_retires(SigningAlg::RS256, SigningAlg::ES256));
+    }
+
+    #[test]
     fn tampered_and_foreign_tokens_do_not_verify() {
-        let set = KeySet::build(&[new_key_record(SigningAlg::ES256, 0, 0)], 0).unwrap();
+        let set = KeySet::build(
+            &[new_key_record(SigningAlg::ES256, 0, 0)],
+            0,
+            SigningAlg::ES256,
+        )
+        .unwrap();
         let token = set.signing_key().unwrap().sign(&claims()).unwrap();
         let mut parts: Vec<&str> = token.split('.').collect();
         let forged = URL_SAFE_NO_PAD.encode(br#"{"sub":"admin"}"#);
@@ -425,7 +544,12 @@ mod tests {
         assert!(set.verify::<AccessTokenClaims>("garbage").is_none());
         assert!(set.verify::<AccessTokenClaims>("a.b.c").is_none());
 
-        let other = KeySet::build(&[new_key_record(SigningAlg::ES256, 0, 0)], 0).unwrap();
+        let other = KeySet::build(
+            &[new_key_record(SigningAlg::ES256, 0, 0)],
+            0,
+            SigningAlg::ES256,
+        )
+        .unwrap();
         let foreign = other.signing_key().unwrap().sign(&claims()).unwrap();
         assert!(set.verify::<AccessTokenClaims>(&foreign).is_none());
     }
@@ -439,7 +563,7 @@ mod tests {
             ..current.clone()
         };
         let recs = [retiring.clone(), next.clone()];
-        let set = KeySet::build(&recs, 100).unwrap();
+        let set = KeySet::build(&recs, 100, SigningAlg::ES256).unwrap();
         assert_eq!(set.signing_key().unwrap().kid, current.kid);
         assert!(
             set.find(next.kid.as_str()).is_some(),
@@ -448,7 +572,7 @@ mod tests {
         let states: Vec<KeyState> = key_states(&recs, 100).into_iter().map(|(_, s)| s).collect();
         assert_eq!(states, [KeyState::Active, KeyState::Next]);
 
-        let set = KeySet::build(&recs, 700).unwrap();
+        let set = KeySet::build(&recs, 700, SigningAlg::ES256).unwrap();
         assert_eq!(set.signing_key().unwrap().kid, next.kid);
         assert!(
             set.find(current.kid.as_str()).is_some(),
@@ -474,14 +598,14 @@ mod tests {
         let next = new_key_record(SigningAlg::ES256, 200, 1_000);
         let recs = [old.clone(), current.clone(), next.clone()];
 
-        let set = KeySet::build(&recs, 500).unwrap();
+        let set = KeySet::build(&recs, 500, SigningAlg::ES256).unwrap();
         assert_eq!(set.signing_key().unwrap().kid, current.kid);
         assert_eq!(set.published().len(), 3);
 
-        let set = KeySet::build(&recs, 1_000).unwrap();
+        let set = KeySet::build(&recs, 1_000, SigningAlg::ES256).unwrap();
         assert_eq!(set.signing_key().unwrap().kid, next.kid);
 
-        let set = KeySet::build(&recs, 100 + MAX_TOKEN_LIFETIME + 61).unwrap();
+        let set = KeySet::build(&recs, 100 + MAX_TOKEN_LIFETIME + 61, SigningAlg::ES256).unwrap();
         assert!(set.find(old.kid.as_str()).is_none());
         assert_eq!(set.published().len(), 2);
     }

@@ -17,6 +17,7 @@ pub mod introspect;
 pub mod kek;
 pub mod keyring;
 pub mod model;
+pub mod oidc;
 pub mod outbound;
 pub mod password;
 pub mod pkce;

@@ -260,8 +260,45 @@ pub struct PendingAuthorization {
     pub user_id: Option<UserId>,
     /// RFC 8707 resources the request named, checked.
     pub resources: Vec<ResourceUri>,
+    /// OpenID Connect parameters of the request.
+    pub oidc: OidcRequest,
     pub created_at: i64,
     pub expires_at: i64,
+}
+
+/// What an authorization request asked of the login (OIDC Core §3.1.2.1),
+/// kept with it until the user has logged in and decided.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OidcRequest {
+    /// Echoed in the ID token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// A login older than this many seconds must be repeated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<i64>,
+    /// Prefills the login form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_hint: Option<String>,
+    /// The `sub` of a verified `id_token_hint`: only that user may
+    /// continue without logging in again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint_subject: Option<String>,
+}
+
+/// How and when the user logged in, carried from the decision to the code
+/// and to every refresh token of the grant, so that each ID token of the
+/// grant tells the same (OIDC Core §12.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authentication {
+    pub auth_time: i64,
+    /// The login session, as logout names it.
+    pub sid: String,
+    /// OIDC Core §2 / RFC 8176: `pwd`.
+    pub amr: Vec<String>,
+    /// Only the first ID token (the code's) carries the request's nonce.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -298,6 +335,8 @@ pub struct AuthorizationCode {
     pub code_challenge: Option<String>,
     /// The resources consented to; the token request may narrow them.
     pub resources: Vec<ResourceUri>,
+    /// Set when the grant includes `openid`: the ID token's facts.
+    pub login: Option<Authentication>,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -327,6 +366,8 @@ pub struct RefreshTokenRecord {
     pub access_exp: i64,
     /// The grant's resources: a refresh may narrow them, never widen.
     pub resources: Vec<ResourceUri>,
+    /// Set when the grant includes `openid` (never with a nonce).
+    pub login: Option<Authentication>,
     pub created_at: i64,
     pub expires_at: i64,
 }

@@ -103,9 +103,34 @@ pub const OFFLINE_ACCESS: &str = "offline_access";
 /// What the consent page says of `offline_access`.
 pub const OFFLINE_ACCESS_DESCRIPTION: &str = "Keep access while you are not using the app";
 
+/// OpenID Connect's scopes (Core §3.1.2.1, §5.4): `openid` asks for an ID
+/// token, the others for the user's claims. Any client acting for a user
+/// may ask for them; the user decides at the consent page.
+pub const OPENID: &str = "openid";
+pub const OIDC_SCOPES: [&str; 5] = [OPENID, "profile", "email", "address", "phone"];
+
+pub fn is_oidc(name: &str) -> bool {
+    OIDC_SCOPES.contains(&name)
+}
+
 /// The scopes built into Portcullis rather than defined by the operator.
 pub fn is_builtin(name: &str) -> bool {
-    name == OFFLINE_ACCESS
+    name == OFFLINE_ACCESS || is_oidc(name)
+}
+
+/// What the consent page says of a built-in scope.
+pub fn builtin_description(name: &str) -> Option<&'static str> {
+    Some(match name {
+        OFFLINE_ACCESS => OFFLINE_ACCESS_DESCRIPTION,
+        OPENID => "Sign you in with your account",
+        "profile" => {
+            "Your profile: name, username, picture, website, gender, birthdate, time zone and locale"
+        }
+        "email" => "Your email address",
+        "address" => "Your postal address",
+        "phone" => "Your phone number",
+        _ => return None,
+    })
 }
 
 /// The party a request asks scopes for, as far as scopes are concerned.
@@ -159,6 +184,14 @@ pub fn resolve(
         Some(requested) => {
             check_count(&requested, max).map_err(OAuthError::invalid_scope)?;
             for scope in requested.iter() {
+                if is_oidc(scope.as_str()) {
+                    if who.delegation == Delegation::Machine {
+                        return Err(OAuthError::invalid_scope(format!(
+                            "`{scope}` is about a user: a client acting for itself cannot ask for it"
+                        )));
+                    }
+                    continue;
+                }
                 check_requested(scope, who.allowed, defs)?;
                 if let (name, Some(_)) = scope.split_resource()
                     && !machine_ok(name)
@@ -196,6 +229,15 @@ pub fn check_default(
     client: &crate::model::Client,
     defs: &ScopeDefinitions,
 ) -> Result<(), String> {
+    if is_oidc(scope.as_str()) {
+        return if client.allows_grant(portcullis_protocol::GrantType::AuthorizationCode) {
+            Ok(())
+        } else {
+            Err(format!(
+                "default scope `{scope}` needs the authorization_code grant"
+            ))
+        };
+    }
     if scope.as_str() == OFFLINE_ACCESS {
         return if client.allows_grant(portcullis_protocol::GrantType::RefreshToken) {
             Ok(())

@@ -10,7 +10,9 @@ use crate::batch::Batcher;
 use crate::cache::TtlCache;
 use crate::clock::Clock;
 use crate::kek::Kek;
-use crate::keyring::{KeyError, KeyRing, KeySet, new_key_record};
+use crate::keyring::{
+    ID_TOKEN_DEFAULT_ALG, KeyError, KeyRing, KeySet, new_key_record, rotation_retires,
+};
 use crate::model::{ApiKeyRecord, Client, SigningAlg, SigningKeyRecord};
 use crate::scope_policy::ScopeDefinitions;
 use crate::store::{Store, StoreError};
@@ -131,6 +133,8 @@ pub struct AuthServer {
     /// by its own expiry inside.
     pub(crate) documents: Arc<TtlCache<ClientId, Arc<crate::client_document::DocumentEntry>>>,
     pub(crate) fetcher: Option<Arc<crate::outbound::Fetcher>>,
+    /// Keys pairwise subject identifiers (OIDC Core §8.1).
+    pub(crate) pairwise_salt: Vec<u8>,
 }
 
 impl AuthServer {
@@ -156,11 +160,11 @@ impl AuthServer {
         if settings.manage_signing_keys && !has_current {
             // A first start, or the configured algorithm changed: the new key
             // signs at once and the others retire (staying published while
-            // their tokens live).
-            for old in records
-                .iter()
-                .filter(|k| k.retired_at.is_none_or(|r| r > now))
-            {
+            // their tokens live), except the RS256 key of ID tokens.
+            for old in records.iter().filter(|k| {
+                k.retired_at.is_none_or(|r| r > now)
+                    && rotation_retires(settings.signing_alg, k.alg)
+            }) {
                 store.retire_signing_key(&old.kid, now).await?;
             }
             store
@@ -170,6 +174,22 @@ impl AuthServer {
                 ))
                 .await?;
             tracing::info!(alg = settings.signing_alg.as_str(), "created a signing key");
+        }
+        let has_id_token_key = records
+            .iter()
+            .any(|k| k.alg == ID_TOKEN_DEFAULT_ALG && k.may_sign_at(now));
+        if settings.manage_signing_keys
+            && settings.signing_alg != ID_TOKEN_DEFAULT_ALG
+            && !has_id_token_key
+        {
+            // OIDC Core §15.1: ID tokens can always be RS256.
+            store
+                .insert_signing_key(&sealed(
+                    &kek,
+                    new_key_record(ID_TOKEN_DEFAULT_ALG, now, now),
+                ))
+                .await?;
+            tracing::info!("created an RS256 signing key for ID tokens");
         }
         // The scope an API key needs to call the admin API.
         if !store
@@ -190,8 +210,14 @@ impl AuthServer {
                 })
                 .await?;
         }
+        let pairwise_salt = store
+            .server_secret(
+                crate::oidc::PAIRWISE_SALT,
+                portcullis_protocol::secret::random_id::<32>().as_bytes(),
+            )
+            .await?;
         let records = opened(&kek, store.list_signing_keys().await?)?;
-        let keys = KeyRing::new(KeySet::build(&records, now)?);
+        let keys = KeyRing::new(KeySet::build(&records, now, settings.signing_alg)?);
         let revoked = {
             let store = store.clone();
             Batcher::spawn(Arc::new(move |jtis: Vec<Jti>| {
@@ -236,6 +262,7 @@ impl AuthServer {
                     .with_stale_grace(Duration::ZERO),
             ),
             fetcher: settings.client_documents.fetcher(),
+            pairwise_salt,
             store,
             clock,
             settings,
@@ -283,7 +310,10 @@ impl AuthServer {
             .insert_signing_key(&sealed(&self.kek, next.clone()))
             .await?;
         for old in self.store.list_signing_keys().await? {
-            if old.kid != next.kid && old.retired_at.is_none() {
+            if old.kid != next.kid
+                && old.retired_at.is_none()
+                && rotation_retires(next.alg, old.alg)
+            {
                 self.store
                     .retire_signing_key(&old.kid, next.active_at)
                     .await?;
@@ -297,8 +327,11 @@ impl AuthServer {
     /// instance, the CLI) are published and used here.
     pub async fn reload_keys(&self) -> Result<(), StartError> {
         let records = opened(&self.kek, self.store.list_signing_keys().await?)?;
-        self.keys
-            .replace(KeySet::build(&records, self.clock.now())?);
+        self.keys.replace(KeySet::build(
+            &records,
+            self.clock.now(),
+            self.settings.signing_alg,
+        )?);
         Ok(())
     }
 

@@ -103,6 +103,9 @@ pub trait KeyStore: Send + Sync {
     /// Replaces several keys' stored private keys in one transaction.
     async fn set_signing_key_privates(&self, keys: &[(KeyId, Vec<u8>)]) -> Result<(), StoreError>;
     async fn retire_signing_key(&self, kid: &KeyId, at: i64) -> Result<bool, StoreError>;
+    /// The server-wide secret `name`, stored as `candidate` if there is none
+    /// yet: every instance gets the value the first one stored.
+    async fn server_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError>;
 }
 
 #[async_trait]

@@ -22,6 +22,7 @@ impl IssuedAccessToken {
             expires: self.claims.exp,
             scope: self.claims.scope,
             refresh_token,
+            id_token: None,
         }
     }
 }

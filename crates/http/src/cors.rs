@@ -43,7 +43,8 @@ pub fn client_endpoints(server: Arc<AuthServer>) -> CorsLayer {
                 }
             },
         ))
-        .allow_methods([Method::POST])
+        // GET for userinfo (OIDC Core §5.3.1).
+        .allow_methods([Method::GET, Method::POST])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,

@@ -20,6 +20,7 @@ impl From<OAuthError> for ApiError {
 pub fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+        ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
         ErrorCode::SlowDown => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -51,6 +52,12 @@ impl IntoResponse for ApiError {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
+        if e.code == ErrorCode::InsufficientScope {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"insufficient_scope\", scope=\"openid\""),
             );
         }
         if e.code == ErrorCode::TemporarilyUnavailable {

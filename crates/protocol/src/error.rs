@@ -26,6 +26,12 @@ pub enum ErrorCode {
     /// OpenID Connect's answers to `prompt=none`, which OAuth clients use too.
     LoginRequired,
     ConsentRequired,
+    InteractionRequired,
+    /// OIDC Core §3.1.2.6: request objects are not accepted.
+    RequestNotSupported,
+    RequestUriNotSupported,
+    /// RFC 6750 §3.1: the token lacks a scope the resource needs (403).
+    InsufficientScope,
     /// RFC 6750 §3.1: a bearer token (here: a registration or initial
     /// access token) that is missing, unknown or expired.
     InvalidToken,
@@ -53,6 +59,10 @@ impl ErrorCode {
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
+            Self::InteractionRequired => "interaction_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::InsufficientScope => "insufficient_scope",
             Self::InvalidToken => "invalid_token",
             Self::InvalidRedirectUri => "invalid_redirect_uri",
             Self::InvalidClientMetadata => "invalid_client_metadata",

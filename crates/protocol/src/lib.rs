@@ -12,7 +12,7 @@ pub mod scope;
 pub mod secret;
 pub mod wire;
 
-pub use claims::{AccessTokenClaims, Audience};
+pub use claims::{AccessTokenClaims, Audience, IdTokenClaims};
 pub use error::{ErrorCode, OAuthError};
 pub use grant::GrantType;
 pub use ids::{ClientId, Jti, KeyId, UserId};

@@ -16,6 +16,9 @@ pub struct TokenResponse {
     pub scope: ScopeSet,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+    /// OIDC Core §3.1.3.3, when the grant includes `openid`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub id_token: Option<String>,
 }
 
 /// RFC 7662 §2.2. An inactive token is `{"active": false}` and nothing else.

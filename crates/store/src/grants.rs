@@ -9,19 +9,19 @@ use portcullis_core::model::{
 use portcullis_core::store::{AuthorizationStore, ConsentStore, RefreshTokenStore, StoreError};
 use portcullis_protocol::{ClientId, Jti, SecretHash, UserId};
 
-use crate::rows::join;
 use crate::rows::{CodeRow, ConsentRow, PendingRow, RedemptionRow, RefreshRow};
+use crate::rows::{join, login_json};
 use crate::{Pool, SqlStore, map_err};
 
 const CODE_COLUMNS: &str = "code_hash, client_id, user_id, consent_id, redirect_uri, scopes, \
-     code_challenge, created_at, expires_at, resources";
+     code_challenge, created_at, expires_at, resources, login";
 
 #[async_trait]
 impl AuthorizationStore for SqlStore {
     async fn insert_pending(&self, r: &PendingAuthorization) -> Result<(), StoreError> {
         const SQL: &str = "INSERT INTO pending_authorizations (id, client_id, redirect_uri, response_type, \
-             scopes, state, code_challenge, prompt, user_id, created_at, expires_at, resources) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+             scopes, state, code_challenge, prompt, user_id, created_at, expires_at, resources, oidc) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
         on_pool!(self, p => sqlx::query(SQL)
             .bind(&r.id)
             .bind(r.client_id.as_str())
@@ -35,6 +35,7 @@ impl AuthorizationStore for SqlStore {
             .bind(r.created_at)
             .bind(r.expires_at)
             .bind(join(&r.resources))
+            .bind(serde_json::to_string(&r.oidc).expect("request parameters serialize"))
             .execute(p)
             .await
             .map(|_| ())
@@ -91,8 +92,8 @@ impl AuthorizationStore for SqlStore {
 
     async fn insert_code(&self, c: &AuthorizationCode) -> Result<(), StoreError> {
         const SQL: &str = "INSERT INTO authorization_codes (code_hash, client_id, user_id, consent_id, \
-             redirect_uri, scopes, code_challenge, created_at, expires_at, resources) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+             redirect_uri, scopes, code_challenge, created_at, expires_at, resources, login) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
         on_pool!(self, p => sqlx::query(SQL)
             .bind(c.code_hash.as_bytes().to_vec())
             .bind(c.client_id.as_str())
@@ -104,6 +105,7 @@ impl AuthorizationStore for SqlStore {
             .bind(c.created_at)
             .bind(c.expires_at)
             .bind(join(&c.resources))
+            .bind(login_json(c.login.as_ref()))
             .execute(p)
             .await
             .map(|_| ())
@@ -248,8 +250,8 @@ impl SqlStore {
 impl RefreshTokenStore for SqlStore {
     async fn insert_refresh_token(&self, t: &RefreshTokenRecord) -> Result<(), StoreError> {
         const SQL: &str = "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, consent_id, \
-             scopes, access_jti, access_exp, created_at, expires_at, resources) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+             scopes, access_jti, access_exp, created_at, expires_at, resources, login) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
         on_pool!(self, p => sqlx::query(SQL)
             .bind(t.token_hash.as_bytes().to_vec())
             .bind(&t.family_id)
@@ -262,6 +264,7 @@ impl RefreshTokenStore for SqlStore {
             .bind(t.created_at)
             .bind(t.expires_at)
             .bind(join(&t.resources))
+            .bind(login_json(t.login.as_ref()))
             .execute(p)
             .await
             .map(|_| ())

@@ -439,6 +439,34 @@ impl KeyStore for SqlStore {
             .map(|r| r.rows_affected() == 1)
             .map_err(map_err))
     }
+
+    async fn server_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
+        const INSERT: &str = "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
+        const SELECT: &str = "SELECT value FROM server_secrets WHERE name = $1";
+        // Read first: a server started on a read-only store (full disk) must
+        // still come up with the secret it already has.
+        on_pool!(self, p => {
+            let existing: Option<Vec<u8>> = sqlx::query_scalar(SELECT)
+                .bind(name)
+                .fetch_optional(p)
+                .await
+                .map_err(map_err)?;
+            if let Some(value) = existing {
+                return Ok(value);
+            }
+            sqlx::query(INSERT)
+                .bind(name)
+                .bind(candidate)
+                .execute(p)
+                .await
+                .map_err(map_err)?;
+            sqlx::query_scalar(SELECT)
+                .bind(name)
+                .fetch_one(p)
+                .await
+                .map_err(map_err)
+        })
+    }
 }
 
 #[async_trait]

@@ -6,9 +6,9 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 use portcullis_core::model::{
-    ApiKeyRecord, AuthorizationCode, Client, ClientOrigin, Consent, GrantPolicy, Owner,
-    PendingAuthorization, Redemption, RefreshTokenRecord, Resource, ResponseType, ScopeDefinition,
-    Session, SigningAlg, SigningKeyRecord, User,
+    ApiKeyRecord, Authentication, AuthorizationCode, Client, ClientOrigin, Consent, GrantPolicy,
+    Owner, PendingAuthorization, Redemption, RefreshTokenRecord, Resource, ResponseType,
+    ScopeDefinition, Session, SigningAlg, SigningKeyRecord, User,
 };
 use portcullis_core::store::StoreError;
 use portcullis_protocol::{ClientId, Jti, KeyId, RedirectUri, ScopeSet, SecretHash, UserId};
@@ -260,6 +260,24 @@ impl SessionRow {
     }
 }
 
+/// A JSON column read back: a value this code did not write is an error,
+/// never a panic.
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(
+    s: &str,
+    what: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Other(format!("stored {what}: {e}")))
+}
+
+fn login_column(s: Option<&str>) -> Result<Option<Authentication>, StoreError> {
+    s.map(|s| json_column(s, "authentication")).transpose()
+}
+
+/// The column value of an optional authentication.
+pub(crate) fn login_json(a: Option<&Authentication>) -> Option<String> {
+    a.map(|a| serde_json::to_string(a).expect("authentication serializes"))
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct PendingRow {
     id: String,
@@ -274,6 +292,7 @@ pub(crate) struct PendingRow {
     created_at: i64,
     expires_at: i64,
     resources: String,
+    oidc: String,
 }
 
 impl PendingRow {
@@ -291,6 +310,7 @@ impl PendingRow {
             prompt: self.prompt,
             user_id: self.user_id.map(UserId::new),
             resources: split(&self.resources, "resource")?,
+            oidc: json_column(&self.oidc, "authorization request parameters")?,
             created_at: self.created_at,
             expires_at: self.expires_at,
         })
@@ -334,6 +354,7 @@ pub(crate) struct CodeRow {
     created_at: i64,
     expires_at: i64,
     resources: String,
+    login: Option<String>,
 }
 
 impl CodeRow {
@@ -347,6 +368,7 @@ impl CodeRow {
             consent_id: self.consent_id,
             code_challenge: self.code_challenge,
             resources: split(&self.resources, "resource")?,
+            login: login_column(self.login.as_deref())?,
             created_at: self.created_at,
             expires_at: self.expires_at,
         })
@@ -385,6 +407,7 @@ pub(crate) struct RefreshRow {
     created_at: i64,
     expires_at: i64,
     resources: String,
+    login: Option<String>,
 }
 
 impl RefreshRow {
@@ -399,6 +422,7 @@ impl RefreshRow {
             access_jti: Jti::new(self.access_jti),
             access_exp: self.access_exp,
             resources: split(&self.resources, "resource")?,
+            login: login_column(self.login.as_deref())?,
             created_at: self.created_at,
             expires_at: self.expires_at,
         })

@@ -3,8 +3,8 @@
 
 use portcullis_core::keyring::new_key_record;
 use portcullis_core::model::{
-    ApiKeyRecord, Client, ClientOrigin, GrantPolicy, Owner, RefreshTokenRecord, ScopeDefinition,
-    SigningAlg,
+    ApiKeyRecord, Authentication, Client, ClientOrigin, GrantPolicy, Owner, RefreshTokenRecord,
+    ScopeDefinition, SigningAlg,
 };
 use portcullis_core::store::{
     ApiKeyStore, ClientStore, KeyStore, RefreshTokenStore, RegistrationStore, RevocationStore,
@@ -329,6 +329,13 @@ async fn only_unrotated_unrevoked_refresh_tokens_are_found_live() {
             access_jti: Jti::new(format!("j-{token}")),
             access_exp: 5_000,
             resources: vec!["https://api.example/mcp".parse().unwrap()],
+            // The ID token a refresh issues repeats the original login.
+            login: Some(Authentication {
+                auth_time: 900,
+                sid: "sid-1".into(),
+                amr: vec!["pwd".into()],
+                nonce: None,
+            }),
             created_at: 1_000,
             expires_at: 9_000,
         };

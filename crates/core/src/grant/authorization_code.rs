@@ -106,6 +106,7 @@ impl AuthServer {
                 refresh_scopes: code.scopes,
                 access_resources,
                 refresh_resources: code.resources,
+                login: code.login,
             },
             redemption.family_id,
             redemption.access_jti,

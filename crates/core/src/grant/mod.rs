@@ -31,6 +31,9 @@ pub(crate) struct UserGrant {
     pub refresh_scopes: ScopeSet,
     pub access_resources: Vec<portcullis_protocol::ResourceUri>,
     pub refresh_resources: Vec<portcullis_protocol::ResourceUri>,
+    /// The login behind a grant that includes `openid`: an ID token comes
+    /// with the access token while the access token holds `openid`.
+    pub login: Option<crate::model::Authentication>,
 }
 
 impl AuthServer {
@@ -83,7 +86,9 @@ impl AuthServer {
             refresh_scopes,
             access_resources,
             refresh_resources,
+            login,
         } = grant;
+        let openid = access_scopes.contains_str(crate::scope_policy::OPENID);
         let access = self.sign_access_token(
             client,
             crate::token::TokenFor {
@@ -95,8 +100,18 @@ impl AuthServer {
             jti.clone(),
             exp,
         )?;
+        let id_token = match &login {
+            Some(login) if openid => {
+                Some(self.issue_id_token(client, user, login, &access.token, access.expires_in)?)
+            }
+            _ => None,
+        };
+        let with_id_token = |mut r: TokenResponse| {
+            r.id_token = id_token.clone();
+            r
+        };
         if !client.allows_grant(GrantType::RefreshToken) {
-            return Ok(access.into_response(None));
+            return Ok(with_id_token(access.into_response(None)));
         }
         let refresh = Secret::new(random_id::<32>());
         let now = self.now();
@@ -111,6 +126,9 @@ impl AuthServer {
                 access_jti: jti.clone(),
                 access_exp: exp,
                 resources: refresh_resources,
+                // OIDC Core §12.2: a refreshed ID token keeps auth_time and
+                // carries no nonce.
+                login: login.map(|l| crate::model::Authentication { nonce: None, ..l }),
                 created_at: now,
                 expires_at: now + REFRESH_TOKEN_LIFETIME,
             })
@@ -126,7 +144,9 @@ impl AuthServer {
                 "this grant was revoked while the tokens were issued",
             ));
         }
-        Ok(access.into_response(Some(refresh.expose().to_owned())))
+        Ok(with_id_token(
+            access.into_response(Some(refresh.expose().to_owned())),
+        ))
     }
 
     /// Remembers access tokens as revoked until they expire.

@@ -93,6 +93,7 @@ impl AuthServer {
                     refresh_scopes: old.scopes,
                     access_resources,
                     refresh_resources: old.resources,
+                    login: old.login,
                 },
                 old.family_id,
                 jti,

@@ -31,6 +31,15 @@ fn params_of(raw: &[u8]) -> Option<AuthorizeParams> {
             "code_challenge" => &mut p.code_challenge,
             "code_challenge_method" => &mut p.code_challenge_method,
             "prompt" => &mut p.prompt,
+            "nonce" => &mut p.nonce,
+            "max_age" => &mut p.max_age,
+            "login_hint" => &mut p.login_hint,
+            "id_token_hint" => &mut p.id_token_hint,
+            "display" => &mut p.display,
+            "request" => &mut p.request,
+            "request_uri" => &mut p.request_uri,
+            // Accepted and not acted on: the pages are in one language and
+            // password login is the one authentication method.
             _ => continue,
         };
         if value.is_empty() {
@@ -90,8 +99,8 @@ pub async fn proceed(state: &AppState, headers: &HeaderMap, request: &str) -> Re
         Ok(s) => s,
         Err(page) => return page,
     };
-    let user = session.as_ref().map(|(_, u)| u);
-    match state.server.continue_authorization(request, user).await {
+    let session = session.as_ref().map(|(s, u)| (s, u));
+    match state.server.continue_authorization(request, session).await {
         Ok(next) => follow(next),
         Err(e) => failure(e),
     }

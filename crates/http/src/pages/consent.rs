@@ -97,8 +97,8 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
             );
         }
     };
-    let user = match current_session(&state, &headers).await {
-        Ok(Some((_, user))) => user,
+    let (session, user) = match current_session(&state, &headers).await {
+        Ok(Some(found)) => found,
         Ok(None) => {
             return see_other(&format!(
                 "/login?request={}",
@@ -107,7 +107,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         }
         Err(page) => return page,
     };
-    match state.server.decide(request, &user, approve).await {
+    match state.server.decide(request, &session, &user, approve).await {
         Ok(url) => see_other(&url),
         Err(e) => failure(e),
     }

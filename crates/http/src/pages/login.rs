@@ -61,7 +61,19 @@ pub async fn get(
     headers: HeaderMap,
     Query(q): Query<LoginQuery>,
 ) -> Response {
-    page(&state, &headers, StatusCode::OK, &q, None, "")
+    // OIDC Core §3.1.2.1: `login_hint` prefills the username.
+    let hint = match &q.request {
+        Some(request) => state.server.login_hint(request).await,
+        None => None,
+    };
+    page(
+        &state,
+        &headers,
+        StatusCode::OK,
+        &q,
+        None,
+        hint.as_deref().unwrap_or_default(),
+    )
 }
 
 pub async fn post(

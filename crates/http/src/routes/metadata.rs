@@ -1,5 +1,8 @@
-//! Authorization server metadata (RFC 8414): exactly what is implemented,
-//! and of what depends on registration, only what some client can use.
+//! Authorization server metadata (RFC 8414) and OpenID Provider metadata
+//! (OpenID Connect Discovery 1.0 §3): one document served at both paths,
+//! so the two never disagree. Exactly what is implemented, and of what
+//! depends on registration or on the key ring, only what some client can
+//! use.
 
 use axum::extract::State;
 use axum::http::header;
@@ -25,7 +28,16 @@ pub fn fixed(s: &Settings) -> Map<String, Value> {
         "revocation_endpoint": format!("{iss}/oauth/revoke"),
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
-        "prompt_values_supported": ["none", "login", "consent"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "userinfo_endpoint": format!("{iss}/oauth/userinfo"),
+        "subject_types_supported": ["public", "pairwise"],
+        "claims_supported": portcullis_core::oidc::claims::supported(),
+        "claim_types_supported": ["normal"],
+        "display_values_supported": ["page", "popup", "touch", "wap"],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "require_request_uri_registration": false,
         "token_endpoint_auth_methods_supported": any,
         // Only a confidential client may ask what a token means.
         "introspection_endpoint_auth_methods_supported": confidential,
@@ -52,9 +64,17 @@ pub fn fixed(s: &Settings) -> Map<String, Value> {
     m
 }
 
-/// The whole document.
-pub fn document(fixed: &Map<String, Value>, advertised: &Advertised) -> Value {
+/// The whole document. `id_token_algs`: those some key signs with now.
+pub fn document(
+    fixed: &Map<String, Value>,
+    advertised: &Advertised,
+    id_token_algs: &[&str],
+) -> Value {
     let mut m = fixed.clone();
+    m.insert(
+        "id_token_signing_alg_values_supported".into(),
+        json!(id_token_algs),
+    );
     let (grants, responses, modes): (&[&str], &[&str], &[&str]) = if advertised.implicit {
         (
             &[
@@ -81,6 +101,19 @@ pub fn document(fixed: &Map<String, Value>, advertised: &Advertised) -> Value {
 }
 
 pub async fn get(State(state): State<AppState>) -> Response {
+    serve(&state).await
+}
+
+/// `/.well-known/openid-configuration`: the same document.
+pub async fn openid(State(state): State<AppState>) -> Response {
+    serve(&state).await
+}
+
+async fn serve(state: &AppState) -> Response {
+    let keys = state.server.keys().current();
+    let mut algs: Vec<&str> = keys.signing_algs().map(|a| a.as_str()).collect();
+    // RS256 first: OIDC Core §15.1 requires it and it is the default.
+    algs.sort_by_key(|a| *a != "RS256");
     match state.server.advertised().await {
         Ok(advertised) => (
             [
@@ -88,7 +121,7 @@ pub async fn get(State(state): State<AppState>) -> Response {
                 // Short: a scope or client registered now shows within a minute.
                 (header::CACHE_CONTROL, "public, max-age=60"),
             ],
-            document(&state.metadata, &advertised).to_string(),
+            document(&state.metadata, &advertised, &algs).to_string(),
         )
             .into_response(),
         Err(e) => ApiError(e).into_response(),

@@ -5,6 +5,7 @@ pub mod metadata;
 pub mod register;
 pub mod revoke;
 pub mod token;
+pub mod userinfo;
 
 use std::sync::Arc;
 
@@ -31,11 +32,13 @@ pub fn router(server: Arc<AuthServer>) -> Router<AppState> {
             "/.well-known/oauth-authorization-server",
             get(metadata::get),
         )
+        .route("/.well-known/openid-configuration", get(metadata::openid))
         .route("/jwks.json", get(jwks::get))
         .layer(cors::public_documents());
     let mut client_endpoints = Router::new()
         .route("/oauth/token", post(token::post))
         .route("/oauth/revoke", post(revoke::post))
+        .route("/oauth/userinfo", get(userinfo::get).post(userinfo::post))
         .layer(cors::client_endpoints(server.clone()));
     if server.registration_mode() != RegistrationMode::Off {
         client_endpoints = client_endpoints.merge(

@@ -297,7 +297,18 @@ async fn users_scopes_and_signing_keys_need_the_admin_role() {
     assert_eq!(st, 201);
     assert_eq!(next["state"], "next");
     let (_, keys) = call(&s, Some(&admin), Method::GET, "/signing-keys", None).await;
-    assert_eq!(keys.as_array().unwrap().len(), 2);
+    // The ES256 access-token key, the RS256 key ID tokens always have
+    // (OIDC Core §15.1), and the new EdDSA one.
+    let algs: Vec<&str> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["alg"].as_str().unwrap())
+        .collect();
+    assert_eq!(algs.len(), 3, "{keys}");
+    for alg in ["ES256", "RS256", "EdDSA"] {
+        assert!(algs.contains(&alg), "{alg} in {algs:?}");
+    }
 }
 
 #[tokio::test]

@@ -74,7 +74,11 @@ async fn token_and_revocation_preflights_allow_registered_and_configured_origins
             let res = preflight(&s, path, origin).await;
             assert_eq!(res.status(), 204, "{path} {origin}");
             assert_eq!(header(&res, "access-control-allow-origin"), Some(origin));
-            assert_eq!(header(&res, "access-control-allow-methods"), Some("POST"));
+            // GET for the UserInfo endpoint, which shares the policy.
+            assert_eq!(
+                header(&res, "access-control-allow-methods"),
+                Some("GET,POST")
+            );
             let allowed = header(&res, "access-control-allow-headers").unwrap();
             for h in ["authorization", "content-type", "dpop"] {
                 assert!(allowed.contains(h), "{allowed}");

@@ -105,8 +105,8 @@ async fn tokens_and_keys_reach_the_protected_api_only_where_enabled() {
     );
 
     // A token without the scope: 403 naming it.
-    s.define_scope("profile", false).await;
-    let narrow_client = s.client("profile").await;
+    s.define_scope("account:read", false).await;
+    let narrow_client = s.client("account:read").await;
     let narrow = s.token(&narrow_client, None).await;
     let res = api
         .get("/bearer/orders")

@@ -125,7 +125,15 @@ async fn metadata_lists_listed_scopes_and_only_grants_a_client_can_use() {
         let m = metadata(&s).await;
         assert_eq!(
             m["scopes_supported"],
-            json!(["offline_access", "orders:read"]),
+            json!([
+                "address",
+                "email",
+                "offline_access",
+                "openid",
+                "orders:read",
+                "phone",
+                "profile"
+            ]),
             "listed plain scopes and offline_access; not unlisted, per-resource or portcullis:*"
         );
         assert_eq!(
@@ -162,7 +170,16 @@ async fn metadata_lists_listed_scopes_and_only_grants_a_client_can_use() {
         assert_eq!(m["response_modes_supported"], json!(["query", "fragment"]));
         assert_eq!(
             m["scopes_supported"],
-            json!(["offline_access", "orders:read", "orders:write"])
+            json!([
+                "address",
+                "email",
+                "offline_access",
+                "openid",
+                "orders:read",
+                "orders:write",
+                "phone",
+                "profile"
+            ])
         );
     }
 }
@@ -194,7 +211,15 @@ async fn unlisted_scopes_through_the_admin_api() {
     assert_eq!(view["listed"], true, "listed unless said otherwise");
     assert_eq!(
         metadata(&s).await["scopes_supported"],
-        json!(["offline_access", "orders:read"])
+        json!([
+            "address",
+            "email",
+            "offline_access",
+            "openid",
+            "orders:read",
+            "phone",
+            "profile"
+        ])
     );
     // Built in: it cannot be redefined.
     let res = s

@@ -335,7 +335,17 @@ async fn metadata_lists_what_is_implemented() {
     assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
     assert_eq!(m["authorization_response_iss_parameter_supported"], true);
     assert_eq!(m["response_types_supported"], json!(["code"]));
-    assert_eq!(m["scopes_supported"], json!(["offline_access"]));
+    assert_eq!(
+        m["scopes_supported"],
+        json!([
+            "address",
+            "email",
+            "offline_access",
+            "openid",
+            "phone",
+            "profile"
+        ])
+    );
 
     let jwks: Value = s
         .http

@@ -1,0 +1,14 @@
+-- OpenID Connect: the request's login parameters (nonce, max_age,
+-- login_hint, id_token_hint's user) as JSON, and how the user logged in
+-- (auth_time, session, methods, nonce) carried to the code and the refresh
+-- tokens of a grant that includes `openid`.
+ALTER TABLE pending_authorizations ADD COLUMN oidc TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE authorization_codes ADD COLUMN login TEXT;
+ALTER TABLE refresh_tokens ADD COLUMN login TEXT;
+
+-- Server-wide secrets made on first use, such as the salt of pairwise
+-- subject identifiers (OIDC Core §8.1), which must never change.
+CREATE TABLE server_secrets (
+    name  TEXT PRIMARY KEY,
+    value BYTEA NOT NULL
+);
