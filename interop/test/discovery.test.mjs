@@ -25,10 +25,11 @@ function assertEndpoints(as) {
   assert.deepEqual(as.revocation_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'none']);
   assert.deepEqual(as.introspection_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post']);
   // The provisioned scopes (the MCP test's too) and the built-in
-  // offline_access; no client is registered for implicit, so neither it nor
-  // `token` is advertised.
+  // offline_access and OpenID Connect scopes; no client is registered for
+  // implicit, so neither it nor `token` is advertised.
   const provisioned = [env.scope, process.env.INTEROP_MCP_SCOPE].filter(Boolean);
-  assert.deepEqual(as.scopes_supported, ['offline_access', ...provisioned].sort());
+  const builtin = ['address', 'email', 'offline_access', 'openid', 'phone', 'profile'];
+  assert.deepEqual(as.scopes_supported, [...builtin, ...provisioned].sort());
   // Clients nobody registered: dynamic registration and metadata documents.
   assert.equal(as.registration_endpoint, `${env.issuer}/oauth/register`);
   assert.equal(as.client_id_metadata_document_supported, true);

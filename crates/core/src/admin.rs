@@ -316,6 +316,35 @@ impl Acting<'_> {
         self.server.set_user_disabled(&user, disabled).await
     }
 
+    /// Replaces `id`'s standard claims. A user editing their own profile
+    /// cannot mark an address or number verified; changing one clears it.
+    pub async fn set_user_profile(
+        &self,
+        id: &UserId,
+        profile: crate::profile::UserProfile,
+    ) -> Result<User, RegistryError> {
+        self.allowed(Action::EditProfile(id))?;
+        let mut user = self.user(id).await?;
+        let profile = profile
+            .validated()
+            .map_err(|e| RegistryError::Invalid(e.to_string()))?;
+        user.profile = if self.allowed(Action::ManageUsers).is_ok() {
+            profile
+        } else {
+            user.profile.edited_by_user(profile)
+        };
+        user.updated_at = self.server.now();
+        if !self
+            .server
+            .store
+            .set_user_profile(id, &user.profile, user.updated_at)
+            .await?
+        {
+            return Err(RegistryError::NotFound("user".into()));
+        }
+        Ok(user)
+    }
+
     // Scopes.
 
     pub async fn list_scopes(&self) -> Result<Vec<crate::model::ScopeDefinition>, RegistryError> {

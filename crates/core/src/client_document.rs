@@ -13,6 +13,7 @@ use portcullis_protocol::{ClientId, GrantType, OAuthError, RedirectUri, ScopeSet
 use serde::Deserialize;
 use url::Url;
 
+use crate::client_oidc::ClientOidc;
 use crate::model::{Client, ClientOrigin};
 use crate::outbound::{AddressPolicy, Fetcher};
 use crate::server::AuthServer;
@@ -237,6 +238,7 @@ pub fn client_from_document(
         require_pkce: true,
         owner: None,
         resources: Vec::new(),
+        oidc: ClientOidc::default(),
         origin: ClientOrigin::Document,
         created_at: now,
         updated_at: now,

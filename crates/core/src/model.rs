@@ -5,6 +5,9 @@ use portcullis_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::client_oidc::ClientOidc;
+use crate::profile::UserProfile;
+
 /// A registered client. Confidential clients have a secret hash; public
 /// clients (native and browser apps) have none and must use PKCE.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +33,7 @@ pub struct Client {
     /// How the client came to be known, which decides who may change it
     /// and how far its self-description is trusted.
     pub origin: ClientOrigin,
+    pub oidc: ClientOidc,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -227,6 +231,7 @@ pub struct User {
     pub password_hash: String,
     pub disabled: bool,
     pub admin: bool,
+    pub profile: UserProfile,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -54,6 +54,10 @@ pub enum Action<'a> {
     RevokeApiKey(Ownership<'a>),
     ListUsers,
     ReadUser(&'a UserId),
+    /// Change a user's standard claims (name, email, …). Only an
+    /// administrator may vouch for an address (`email_verified`); the
+    /// profile code applies that.
+    EditProfile(&'a UserId),
     ManageUsers,
     ReadScopes,
     DefineScope,
@@ -153,6 +157,8 @@ pub fn decide(actor: &Actor, action: Action<'_>) -> Result<(), Denied> {
         )),
         A::ReadUser(u) | A::ReadConsents(u) if u == me => Ok(()),
         A::ReadUser(_) => Err(Denied::NotFound("user")),
+        A::EditProfile(u) if u == me => Ok(()),
+        A::EditProfile(_) => Err(Denied::NotFound("user")),
         A::RevokeConsent(u) if u == me => Ok(()),
         A::ReadConsents(_) | A::RevokeConsent(_) => Err(Denied::NotFound("consent")),
         A::AllowScope(_) | A::AllowResource(_) | A::RegisterClient => decide_allowance(action),
@@ -319,6 +325,16 @@ mod tests {
             (
                 "read another user",
                 Action::ReadUser(&other),
+                [Y, Y, N, F, U, F],
+            ),
+            (
+                "edit own profile",
+                Action::EditProfile(&dev),
+                [Y, Y, Y, F, U, F],
+            ),
+            (
+                "edit another's profile",
+                Action::EditProfile(&other),
                 [Y, Y, N, F, U, F],
             ),
             ("manage users", Action::ManageUsers, [Y, Y, F, F, U, F]),

@@ -16,6 +16,7 @@ use portcullis_protocol::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::client_oidc::{ClientOidc, OidcSettings};
 use crate::model::{Client, ClientOrigin};
 use crate::policy::{Action, Actor, decide};
 use crate::server::AuthServer;
@@ -73,6 +74,10 @@ pub struct ClientMetadata {
     pub scope: Option<String>,
     /// RFC 7592 §2.2: an update names the client it updates.
     pub client_id: Option<String>,
+    /// Fetching and checking a sector document is not built: refused.
+    pub sector_identifier_uri: Option<String>,
+    #[serde(flatten)]
+    pub oidc: OidcSettings,
 }
 
 /// The answer of RFC 7591 §3.2.1 and RFC 7592 §3.
@@ -94,6 +99,8 @@ pub struct RegistrationView {
     pub response_types: [&'static str; 1],
     pub token_endpoint_auth_method: String,
     pub scope: String,
+    #[serde(flatten)]
+    pub oidc: OidcSettings,
 }
 
 fn bad_metadata(d: impl Into<std::borrow::Cow<'static, str>>) -> OAuthError {
@@ -114,6 +121,7 @@ struct Checked {
     grant_types: Vec<GrantType>,
     auth_method: String,
     scopes: ScopeSet,
+    oidc: ClientOidc,
 }
 
 fn check(m: ClientMetadata, grantable: &ScopeSet) -> Result<Checked, OAuthError> {
@@ -178,11 +186,25 @@ fn check(m: ClientMetadata, grantable: &ScopeSet) -> Result<Checked, OAuthError>
         Some(s) => ScopeSet::parse(s)
             .map_err(|_| bad_metadata("scope is malformed"))?
             .iter()
-            .filter(|s| grantable.contains_str(s.split_resource().0))
+            .filter(|s| {
+                grantable.contains_str(s.split_resource().0)
+                    || crate::scope_policy::is_oidc(s.as_str())
+            })
             .cloned()
             .collect(),
         None => grantable.clone(),
     };
+    if m.sector_identifier_uri.is_some() {
+        return Err(bad_metadata(
+            "sector_identifier_uri is not supported: a pairwise client's sector is the host of its redirect_uris",
+        ));
+    }
+    let oidc = m
+        .oidc
+        .clone()
+        .parse()
+        .and_then(|o| o.validated(&redirect_uris))
+        .map_err(|e| bad_metadata(e.0))?;
     let name = m
         .client_name
         .map(|n| {
@@ -200,6 +222,7 @@ fn check(m: ClientMetadata, grantable: &ScopeSet) -> Result<Checked, OAuthError>
         grant_types,
         auth_method,
         scopes,
+        oidc,
     })
 }
 
@@ -244,6 +267,10 @@ impl AuthServer {
             response_types: ["code"],
             token_endpoint_auth_method: auth_method,
             scope: c.scopes.to_string(),
+            oidc: OidcSettings {
+                id_token_signed_response_alg: Some(self.id_token_alg(c).as_str().to_owned()),
+                ..OidcSettings::from(&c.oidc)
+            },
         }
     }
 
@@ -321,6 +348,7 @@ impl AuthServer {
             require_pkce: true,
             owner: None,
             resources: Vec::new(),
+            oidc: checked.oidc,
             origin: ClientOrigin::Dynamic {
                 registration_token: token.hash(),
                 last_used_at: now,
@@ -406,6 +434,7 @@ impl AuthServer {
         c.redirect_uris = checked.redirect_uris;
         c.grant_types = checked.grant_types;
         c.scopes = checked.scopes;
+        c.oidc = checked.oidc;
         c.updated_at = self.now();
         if !self.store.update_client(&c).await? {
             return Err(bad_token());

@@ -4,6 +4,7 @@
 use portcullis_protocol::secret::random_hex_id;
 use portcullis_protocol::{ClientId, GrantType, RedirectUri, Scope, ScopeSet, Secret, UserId};
 
+use crate::client_oidc::ClientOidc;
 use crate::keyring::MAX_TOKEN_LIFETIME;
 use crate::model::{Client, GrantPolicy, ScopeDefinition};
 use crate::server::AuthServer;
@@ -70,6 +71,8 @@ pub struct ClientSpec {
     pub owner: Option<UserId>,
     /// Restricted resources it may ask tokens for.
     pub resources: Vec<portcullis_protocol::ResourceUri>,
+    /// Logout URIs, subject type, ID token algorithm.
+    pub oidc: ClientOidc,
 }
 
 /// A changed client; `None` leaves a field as it was.
@@ -83,6 +86,8 @@ pub struct ClientUpdate {
     pub token_lifetime: Option<Option<i64>>,
     pub require_pkce: Option<bool>,
     pub resources: Option<Vec<portcullis_protocol::ResourceUri>>,
+    /// Replaces the OpenID Connect settings whole.
+    pub oidc: Option<ClientOidc>,
 }
 
 /// A client just created; the secret is here once and never again.
@@ -99,7 +104,7 @@ impl AuthServer {
     ) -> Result<CreatedClient, RegistryError> {
         let now = self.now();
         let secret = (!spec.public).then(Secret::generate);
-        let client = Client {
+        let mut client = Client {
             id: ClientId::new(random_hex_id::<16>()),
             name: spec.name,
             secret_hash: secret.as_ref().map(Secret::hash),
@@ -111,10 +116,12 @@ impl AuthServer {
             require_pkce: spec.require_pkce || spec.public,
             owner: spec.owner,
             resources: spec.resources,
+            oidc: spec.oidc,
             origin: crate::model::ClientOrigin::Registered,
             created_at: now,
             updated_at: now,
         };
+        self.validate_oidc(&mut client)?;
         self.validate_client(&client).await?;
         self.store.insert_client(&client).await?;
         self.forget_client(&client.id);
@@ -152,10 +159,14 @@ impl AuthServer {
         if let Some(v) = update.resources {
             client.resources = v;
         }
+        if let Some(v) = update.oidc {
+            client.oidc = v;
+        }
         if let Some(v) = update.require_pkce {
             client.require_pkce = v || client.is_public();
         }
         client.updated_at = self.now();
+        self.validate_oidc(&mut client)?;
         self.validate_client(&client).await?;
         if !self.store.update_client(&client).await? {
             return Err(RegistryError::NotFound(format!("client `{id}`")));
@@ -211,6 +222,25 @@ impl AuthServer {
             .filter(|d| decide(&Actor::Registrant, Action::AllowScope(d)).is_ok())
             .filter_map(|d| Scope::parse(&d.name).ok())
             .collect())
+    }
+
+    /// The OIDC settings of a client about to be stored, checked against
+    /// its redirect URIs and the key ring; the pairwise sector filled in.
+    pub(crate) fn validate_oidc(&self, c: &mut Client) -> Result<(), RegistryError> {
+        let oidc = std::mem::take(&mut c.oidc);
+        c.oidc = oidc
+            .validated(&c.redirect_uris)
+            .map_err(|e| RegistryError::Invalid(e.0))?;
+        if let Some(alg) = c.oidc.id_token_signed_response_alg
+            && !self.keys().current().signing_algs().any(|a| a == alg)
+        {
+            return Err(RegistryError::Invalid(format!(
+                "no active signing key signs {}; create one with `portcullis keys rotate --alg {}`",
+                alg.as_str(),
+                alg.as_str()
+            )));
+        }
+        Ok(())
     }
 
     async fn validate_client(&self, c: &Client) -> Result<(), RegistryError> {

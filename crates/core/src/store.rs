@@ -138,6 +138,13 @@ pub trait UserStore: Send + Sync {
         disabled: bool,
         now: i64,
     ) -> Result<bool, StoreError>;
+    /// Replaces the user's standard claims; `updated_at` becomes `now`.
+    async fn set_user_profile(
+        &self,
+        id: &UserId,
+        profile: &crate::profile::UserProfile,
+        now: i64,
+    ) -> Result<bool, StoreError>;
 }
 
 #[async_trait]

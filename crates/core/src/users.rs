@@ -95,6 +95,7 @@ impl AuthServer {
             password_hash: blocking(move || hash_password(&pw)).await,
             disabled: false,
             admin,
+            profile: Default::default(),
             created_at: now,
             updated_at: now,
         };

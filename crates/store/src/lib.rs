@@ -23,8 +23,8 @@ macro_rules! insert_client {
         sqlx::query(
             "INSERT INTO clients (id, name, secret_hash, redirect_uris, grant_types, \
              scopes, token_lifetime, require_pkce, owner, created_at, updated_at, default_scopes, \
-             resources, registration_token_hash, last_used_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             resources, registration_token_hash, last_used_at, oidc) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(c.id.as_str())
         .bind(&c.name)
@@ -41,6 +41,7 @@ macro_rules! insert_client {
         .bind(join(&c.resources))
         .bind(registration)
         .bind(last_used)
+        .bind($crate::rows::to_json(&c.oidc))
     }};
 }
 
@@ -253,7 +254,8 @@ impl ClientStore for SqlStore {
     async fn update_client(&self, c: &Client) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE clients SET name = $2, redirect_uris = $3, grant_types = $4, \
              scopes = $5, token_lifetime = $6, require_pkce = $7, owner = $8, updated_at = $9, \
-             default_scopes = $10, resources = $11, registration_token_hash = $12 WHERE id = $1";
+             default_scopes = $10, resources = $11, registration_token_hash = $12, oidc = $13 \
+             WHERE id = $1";
         let (registration, _) = registration_columns(c);
         on_pool!(self, p => sqlx::query(SQL)
             .bind(c.id.as_str())
@@ -268,6 +270,7 @@ impl ClientStore for SqlStore {
             .bind(c.default_scopes.as_ref().map(ScopeSet::to_string))
             .bind(join(&c.resources))
             .bind(registration)
+            .bind(crate::rows::to_json(&c.oidc))
             .execute(p)
             .await
             .map(|r| r.rows_affected() == 1)

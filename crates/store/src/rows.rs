@@ -64,6 +64,7 @@ pub(crate) struct ClientRow {
     resources: String,
     registration_token_hash: Option<Vec<u8>>,
     last_used_at: Option<i64>,
+    oidc: String,
     created_at: i64,
     updated_at: i64,
 }
@@ -113,6 +114,7 @@ impl ClientRow {
             require_pkce: self.require_pkce,
             owner: self.owner.map(UserId::new),
             resources: split(&self.resources, "resource")?,
+            oidc: json_column(&self.oidc, "client OIDC settings")?,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -221,13 +223,15 @@ pub(crate) struct UserRow {
     password_hash: String,
     disabled: bool,
     admin: bool,
+    profile: String,
     created_at: i64,
     updated_at: i64,
 }
 
 impl UserRow {
-    pub(crate) fn into_user(self) -> User {
-        User {
+    pub(crate) fn into_user(self) -> Result<User, StoreError> {
+        Ok(User {
+            profile: json_column(&self.profile, "user profile")?,
             id: UserId::new(self.id),
             username: self.username,
             password_hash: self.password_hash,
@@ -235,7 +239,7 @@ impl UserRow {
             admin: self.admin,
             created_at: self.created_at,
             updated_at: self.updated_at,
-        }
+        })
     }
 }
 
@@ -262,6 +266,11 @@ impl SessionRow {
 
 /// A JSON column read back: a value this code did not write is an error,
 /// never a panic.
+/// The JSON text of a value kept in a JSON column.
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("a JSON column's value serializes")
+}
+
 pub(crate) fn json_column<T: serde::de::DeserializeOwned>(
     s: &str,
     what: &str,

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use portcullis_core::model::{Session, User};
+use portcullis_core::profile::UserProfile;
 use portcullis_core::store::{
     Attempt, BLOCK_SECS_SQL, SessionStore, StoreError, ThrottleStore, UserStore,
 };
@@ -13,8 +14,8 @@ use crate::{Pool, SqlStore, map_err};
 #[async_trait]
 impl UserStore for SqlStore {
     async fn insert_user(&self, u: &User) -> Result<(), StoreError> {
-        const SQL: &str = "INSERT INTO users (id, username, password_hash, disabled, admin, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        const SQL: &str = "INSERT INTO users (id, username, password_hash, disabled, admin, created_at, updated_at, profile) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
         on_pool!(self, p => sqlx::query(SQL)
             .bind(u.id.as_str())
             .bind(&u.username)
@@ -23,6 +24,7 @@ impl UserStore for SqlStore {
             .bind(u.admin)
             .bind(u.created_at)
             .bind(u.updated_at)
+            .bind(crate::rows::to_json(&u.profile))
             .execute(p)
             .await
             .map(|_| ())
@@ -36,7 +38,7 @@ impl UserStore for SqlStore {
             .fetch_optional(p)
             .await
             .map_err(map_err))?;
-        Ok(row.map(UserRow::into_user))
+        row.map(UserRow::into_user).transpose()
     }
 
     async fn find_user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
@@ -46,14 +48,14 @@ impl UserStore for SqlStore {
             .fetch_optional(p)
             .await
             .map_err(map_err))?;
-        Ok(row.map(UserRow::into_user))
+        row.map(UserRow::into_user).transpose()
     }
 
     async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         const SQL: &str = "SELECT * FROM users ORDER BY username";
         let rows: Vec<UserRow> =
             on_pool!(self, p => sqlx::query_as(SQL).fetch_all(p).await.map_err(map_err))?;
-        Ok(rows.into_iter().map(UserRow::into_user).collect())
+        rows.into_iter().map(UserRow::into_user).collect()
     }
 
     async fn set_user_password(
@@ -66,6 +68,23 @@ impl UserStore for SqlStore {
         on_pool!(self, p => sqlx::query(SQL)
             .bind(id.as_str())
             .bind(hash)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(map_err))
+    }
+
+    async fn set_user_profile(
+        &self,
+        id: &UserId,
+        profile: &UserProfile,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE users SET profile = $2, updated_at = $3 WHERE id = $1";
+        on_pool!(self, p => sqlx::query(SQL)
+            .bind(id.as_str())
+            .bind(crate::rows::to_json(profile))
             .bind(now)
             .execute(p)
             .await

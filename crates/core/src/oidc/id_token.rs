@@ -22,9 +22,14 @@ pub fn at_hash(alg: SigningAlg, access_token: &str) -> String {
 }
 
 impl AuthServer {
-    /// The algorithm `client`'s ID tokens are signed with.
-    pub fn id_token_alg(&self, _client: &Client) -> SigningAlg {
-        ID_TOKEN_DEFAULT_ALG
+    /// The algorithm `client`'s ID tokens are signed with: its choice
+    /// while the key ring signs it (registration checks it does), else
+    /// RS256, which the ring always has.
+    pub fn id_token_alg(&self, client: &Client) -> SigningAlg {
+        match client.oidc.id_token_signed_response_alg {
+            Some(alg) if self.keys.current().signer_for(alg).is_some() => alg,
+            _ => ID_TOKEN_DEFAULT_ALG,
+        }
     }
 
     /// An ID token for `user`'s login `login`, beside `access_token`.

@@ -83,7 +83,7 @@ impl AuthServer {
     /// The `sub` `client` knows `user` by: the user's id, or for a pairwise
     /// client an alias no other sector can correlate.
     pub fn subject_for(&self, client: &Client, user: &UserId) -> String {
-        match self.sector_of(client) {
+        match client.oidc.sector() {
             None => user.as_str().to_owned(),
             Some(sector) => {
                 let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.pairwise_salt);
@@ -94,11 +94,6 @@ impl AuthServer {
                 URL_SAFE_NO_PAD.encode(ctx.sign().as_ref())
             }
         }
-    }
-
-    /// The sector a pairwise client's subjects are computed for.
-    fn sector_of(&self, _client: &Client) -> Option<String> {
-        None
     }
 }
 

@@ -46,7 +46,7 @@ impl AuthServer {
 
 /// Everything known about `user`, by claim name.
 pub(crate) fn available_claims(user: &User) -> Map<String, Value> {
-    let mut all = Map::new();
+    let mut all = user.profile.claims();
     all.insert("preferred_username".into(), json!(user.username));
     all.insert("updated_at".into(), json!(user.updated_at));
     all

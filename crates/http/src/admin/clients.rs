@@ -5,6 +5,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use portcullis_core::client_oidc::{ClientOidc, OidcSettings};
 use portcullis_core::model::Client;
 use portcullis_core::registry::{ClientSpec, ClientUpdate};
 use portcullis_protocol::{ClientId, GrantType, RedirectUri, ResourceUri, ScopeSet};
@@ -34,6 +35,11 @@ pub struct ClientView {
     pub owner: Option<String>,
     /// Restricted resources (RFC 8707) this client may ask tokens for.
     pub resources: Vec<String>,
+    /// OpenID Connect: post_logout_redirect_uris, backchannel_logout_uri,
+    /// backchannel_logout_session_required, subject_type (public or
+    /// pairwise), sector_identifier, id_token_signed_response_alg.
+    #[schema(value_type = Object)]
+    pub oidc: OidcSettings,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -52,6 +58,7 @@ impl From<&Client> for ClientView {
             require_pkce: c.require_pkce,
             owner: c.owner.as_ref().map(ToString::to_string),
             resources: c.resources.iter().map(ToString::to_string).collect(),
+            oidc: OidcSettings::from(&c.oidc),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -78,6 +85,10 @@ pub struct NewClient {
     /// Restricted resources it may ask tokens for.
     #[serde(default)]
     pub resources: Vec<String>,
+    /// OpenID Connect settings; left out, none (public subjects, RS256).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub oidc: OidcSettings,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -95,6 +106,9 @@ pub struct ClientPatch {
     pub token_lifetime: Option<i64>,
     pub require_pkce: Option<bool>,
     pub resources: Option<Vec<String>>,
+    /// Replaces the OpenID Connect settings whole; left out, unchanged.
+    #[schema(value_type = Option<Object>)]
+    pub oidc: Option<OidcSettings>,
 }
 
 /// Tells `null` (`Some(None)`) from a missing field (`None`, by default).
@@ -141,6 +155,10 @@ fn resources(raw: &[String]) -> Result<Vec<ResourceUri>, Problem> {
     Ok(out)
 }
 
+fn oidc(raw: OidcSettings) -> Result<ClientOidc, Problem> {
+    raw.parse().map_err(unprocessable)
+}
+
 fn scopes(raw: &str) -> Result<ScopeSet, Problem> {
     ScopeSet::parse(raw).map_err(unprocessable)
 }
@@ -181,6 +199,7 @@ pub async fn create(
             require_pkce: new.require_pkce.unwrap_or(true),
             owner,
             resources: resources(&new.resources)?,
+            oidc: oidc(new.oidc)?,
         })
         .await?;
     let body = ClientWithSecret {
@@ -228,6 +247,7 @@ pub async fn update(
         token_lifetime: patch.token_lifetime.map(Some),
         require_pkce: patch.require_pkce,
         resources: patch.resources.as_deref().map(resources).transpose()?,
+        oidc: patch.oidc.map(oidc).transpose()?,
     };
     let updated = caller
         .on(&state.server)

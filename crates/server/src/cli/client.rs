@@ -234,6 +234,7 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
                     require_pkce: !no_pkce,
                     owner,
                     resources: resources(&res)?,
+                    oidc: Default::default(),
                 })
                 .await?;
             print_client(&created.client, created.secret.as_ref(), json);
@@ -290,6 +291,7 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
                 } else {
                     (!res.is_empty()).then(|| resources(&res)).transpose()?
                 },
+                oidc: None,
             };
             let c = server
                 .operator()

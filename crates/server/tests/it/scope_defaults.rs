@@ -274,6 +274,7 @@ async fn no_scope_gets_the_clients_default_scopes() {
                 require_pkce: true,
                 owner: None,
                 resources: Vec::new(),
+                oidc: Default::default(),
             };
             let e = op.register_client(spec.clone()).await.unwrap_err();
             assert!(e.to_string().contains("default scope"), "{bad}: {e}");
@@ -428,6 +429,7 @@ async fn offline_access_brings_a_refresh_token_and_never_reaches_the_access_toke
                 require_pkce: true,
                 owner: None,
                 resources: Vec::new(),
+                oidc: Default::default(),
             })
             .await
             .unwrap_err();

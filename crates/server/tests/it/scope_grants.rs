@@ -51,6 +51,7 @@ async fn client_of(s: &TestServer, owner: Option<&UserId>) -> ClientId {
             require_pkce: true,
             owner: owner.cloned(),
             resources: Vec::new(),
+            oidc: Default::default(),
         })
         .await
         .unwrap()
@@ -785,6 +786,7 @@ async fn scopes_are_capped_per_request_client_and_key() {
             require_pkce: true,
             owner: None,
             resources: Vec::new(),
+            oidc: Default::default(),
         })
         .await
         .unwrap_err();

@@ -173,6 +173,7 @@ impl TestServer {
             require_pkce: true,
             owner: None,
             resources: Vec::new(),
+            oidc: Default::default(),
         };
         tune(&mut spec);
         let created = self

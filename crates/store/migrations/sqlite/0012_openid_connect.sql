@@ -12,3 +12,9 @@ CREATE TABLE server_secrets (
     name  TEXT PRIMARY KEY,
     value BLOB NOT NULL
 );
+
+-- A user's standard claims (OIDC Core §5.1) and a client's OpenID Connect
+-- settings (logout URIs, subject type, ID token algorithm), as JSON: both
+-- are read and written whole with their row.
+ALTER TABLE users ADD COLUMN profile TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE clients ADD COLUMN oidc TEXT NOT NULL DEFAULT '{}';

@@ -92,6 +92,7 @@ impl ClientForm {
             require_pkce: true,
             owner: Some(owner.clone()),
             resources: Vec::new(),
+            oidc: Default::default(),
         })
     }
 }
