@@ -75,7 +75,7 @@ pub struct ApiKeySpec {
 
 /// A key's owner, looked up.
 enum Holder {
-    User(crate::model::User),
+    User(Box<crate::model::User>),
     Client(ClientId),
 }
 
@@ -122,12 +122,12 @@ impl AuthServer {
             ));
         }
         let holder = match &spec.owner {
-            Owner::User(id) => Holder::User(
+            Owner::User(id) => Holder::User(Box::new(
                 self.store
                     .find_user(id)
                     .await?
                     .ok_or_else(|| RegistryError::NotFound(format!("user `{id}`")))?,
-            ),
+            )),
             Owner::Client(id) => {
                 self.store
                     .find_client(id)

@@ -613,6 +613,10 @@ impl AuthServer {
             ResponseType::Code => {
                 let code = Secret::generate();
                 let now = self.now();
+                if pending.scopes.contains_str(scope_policy::OPENID) {
+                    self.note_session_client(session, &client.id, &user.id)
+                        .await?;
+                }
                 self.store
                     .insert_code(&AuthorizationCode {
                         code_hash: code.hash(),

@@ -242,6 +242,31 @@ impl Fetcher {
     }
 }
 
+impl Fetcher {
+    /// POSTs `form` to `url` (no redirects followed, the address policy
+    /// applied as for GETs); the answer's status, or a sentence saying why
+    /// there was none.
+    pub async fn post_form(&self, url: &Url, form: &[(&str, &str)]) -> Result<u16, String> {
+        let literal = match url.host() {
+            Some(Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+            Some(Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+            _ => None,
+        };
+        if let Some(ip) = literal
+            && let Err(why) = self.policy.check(ip)
+        {
+            return Err(format!("{ip} is {why}, which is never contacted"));
+        }
+        self.http
+            .post(url.clone())
+            .form(form)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .map_err(|e| describe(&e))
+    }
+}
+
 /// The certificates of a PEM bundle; `Err` when it holds none or is
 /// malformed.
 pub fn parse_roots(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, String> {

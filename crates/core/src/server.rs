@@ -58,6 +58,10 @@ pub struct Settings {
     pub client_documents: crate::client_document::DocumentSettings,
     /// Dynamic client registration (RFC 7591).
     pub registration: crate::registration::RegistrationSettings,
+    /// Development only: back-channel logout tokens may go to loopback
+    /// addresses. Otherwise they go only to public ones, as documents are
+    /// fetched only from public ones.
+    pub backchannel_logout_allow_loopback: bool,
 }
 
 impl Settings {
@@ -74,6 +78,7 @@ impl Settings {
             max_scopes: crate::scope_policy::DEFAULT_MAX_SCOPES,
             trusted_proxies: Vec::new(),
             insecure_http_resources: false,
+            backchannel_logout_allow_loopback: false,
             client_documents: crate::client_document::DocumentSettings {
                 enabled: true,
                 ..Default::default()
@@ -133,6 +138,8 @@ pub struct AuthServer {
     /// by its own expiry inside.
     pub(crate) documents: Arc<TtlCache<ClientId, Arc<crate::client_document::DocumentEntry>>>,
     pub(crate) fetcher: Option<Arc<crate::outbound::Fetcher>>,
+    /// Delivers back-channel logout tokens.
+    pub(crate) logout_sender: Arc<crate::outbound::Fetcher>,
     /// Keys pairwise subject identifiers (OIDC Core §8.1).
     pub(crate) pairwise_salt: Vec<u8>,
 }
@@ -262,6 +269,7 @@ impl AuthServer {
                     .with_stale_grace(Duration::ZERO),
             ),
             fetcher: settings.client_documents.fetcher(),
+            logout_sender: crate::oidc::logout::sender(&settings),
             pairwise_salt,
             store,
             clock,

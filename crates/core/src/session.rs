@@ -52,7 +52,9 @@ impl AuthServer {
         Ok(Some((session, user)))
     }
 
+    /// Signs the browser out, and every client it signed in to through
+    /// back-channel logout.
     pub async fn end_session(&self, id: &Secret) -> Result<(), StoreError> {
-        self.store.delete_session(&id.hash()).await
+        self.end_session_by_hash(&id.hash()).await
     }
 }

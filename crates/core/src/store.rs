@@ -155,6 +155,18 @@ pub trait SessionStore: Send + Sync {
     async fn delete_session(&self, id_hash: &SecretHash) -> Result<(), StoreError>;
     /// Ends every session of a user; returns how many there were.
     async fn delete_sessions_of(&self, user: &UserId) -> Result<u64, StoreError>;
+    /// Notes that session `sid` signed `user` in to `client` (OpenID
+    /// Connect), until the session's own expiry.
+    async fn record_session_client(
+        &self,
+        sid: &str,
+        client: &ClientId,
+        user: &UserId,
+        expires_at: i64,
+    ) -> Result<(), StoreError>;
+    /// The clients session `sid` signed in to, forgotten as they are read:
+    /// logout notifies each once.
+    async fn take_session_clients(&self, sid: &str) -> Result<Vec<(ClientId, UserId)>, StoreError>;
 }
 
 /// What reserving a login attempt found.

@@ -71,6 +71,9 @@ pub struct FileConfig {
     /// Days after which a dynamically registered client nobody used is
     /// deleted.
     pub registration_unused_days: Option<u64>,
+    /// Development only: send back-channel logout tokens to loopback
+    /// (over http too).
+    pub backchannel_logout_allow_loopback: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -150,7 +153,7 @@ impl FileConfig {
             header_read_timeout_secs, body_read_timeout_secs, idle_timeout_secs, max_connections,
             shutdown_grace_secs, client_id_metadata_documents, client_id_metadata_allow_loopback,
             client_id_metadata_ca_file,
-            registration, registration_unused_days);
+            registration, registration_unused_days, backchannel_logout_allow_loopback);
         for (key, field) in [
             (
                 "PORTCULLIS_CLIENT_ID_METADATA_DENY_HOSTS",
@@ -230,6 +233,7 @@ pub struct Config {
     pub manage_signing_keys: bool,
     pub client_documents: portcullis_core::client_document::DocumentSettings,
     pub registration: portcullis_core::registration::RegistrationSettings,
+    pub backchannel_logout_allow_loopback: bool,
 }
 
 impl Config {
@@ -347,6 +351,7 @@ impl Config {
                 .iter()
                 .map(|o| validate_origin(o))
                 .collect::<Result<_, _>>()?,
+            backchannel_logout_allow_loopback: f.backchannel_logout_allow_loopback.unwrap_or(false),
             client_documents: portcullis_core::client_document::DocumentSettings {
                 enabled: f.client_id_metadata_documents.unwrap_or(true),
                 allow_loopback: f.client_id_metadata_allow_loopback.unwrap_or(false),
@@ -431,6 +436,7 @@ impl Config {
         s.insecure_http_resources = self.insecure_http_issuer;
         s.client_documents = self.client_documents.clone();
         s.registration = self.registration.clone();
+        s.backchannel_logout_allow_loopback = self.backchannel_logout_allow_loopback;
         s
     }
 

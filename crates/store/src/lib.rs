@@ -522,13 +522,14 @@ impl RevocationStore for SqlStore {
     async fn purge_expired(&self, now: i64) -> Result<u64, StoreError> {
         // Only rows that can no longer matter: a redeemed code is kept for a
         // day after expiry so a late replay still revokes what it issued.
-        const SQL: [&str; 7] = [
+        const SQL: [&str; 8] = [
             "DELETE FROM revoked_access_tokens WHERE expires_at <= $1",
             // A family mark only has to outlive an issue in flight.
             "DELETE FROM revoked_refresh_families WHERE revoked_at <= $1 - 86400",
             "DELETE FROM pending_authorizations WHERE expires_at <= $1",
             "DELETE FROM authorization_codes WHERE expires_at <= $1 - 86400",
             "DELETE FROM sessions WHERE expires_at <= $1",
+            "DELETE FROM session_clients WHERE expires_at <= $1",
             "DELETE FROM refresh_tokens WHERE expires_at <= $1",
             "DELETE FROM login_throttle WHERE blocked_until <= $1 - 86400",
         ];

@@ -6,7 +6,7 @@ use portcullis_core::profile::UserProfile;
 use portcullis_core::store::{
     Attempt, BLOCK_SECS_SQL, SessionStore, StoreError, ThrottleStore, UserStore,
 };
-use portcullis_protocol::{SecretHash, UserId};
+use portcullis_protocol::{ClientId, SecretHash, UserId};
 
 use crate::rows::{SessionRow, UserRow};
 use crate::{Pool, SqlStore, map_err};
@@ -156,6 +156,39 @@ impl SessionStore for SqlStore {
             .await
             .map(|r| r.rows_affected())
             .map_err(map_err))
+    }
+
+    async fn record_session_client(
+        &self,
+        sid: &str,
+        client: &ClientId,
+        user: &UserId,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "INSERT INTO session_clients (sid, client_id, user_id, expires_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (sid, client_id) DO NOTHING";
+        on_pool!(self, p => sqlx::query(SQL)
+            .bind(sid)
+            .bind(client.as_str())
+            .bind(user.as_str())
+            .bind(expires_at)
+            .execute(p)
+            .await
+            .map(|_| ())
+            .map_err(map_err))
+    }
+
+    async fn take_session_clients(&self, sid: &str) -> Result<Vec<(ClientId, UserId)>, StoreError> {
+        const SQL: &str = "DELETE FROM session_clients WHERE sid = $1 RETURNING client_id, user_id";
+        let rows: Vec<(String, String)> = on_pool!(self, p => sqlx::query_as(SQL)
+            .bind(sid)
+            .fetch_all(p)
+            .await
+            .map_err(map_err))?;
+        Ok(rows
+            .into_iter()
+            .map(|(c, u)| (ClientId::new(c), UserId::new(u)))
+            .collect())
     }
 
     async fn delete_session(&self, id_hash: &SecretHash) -> Result<(), StoreError> {

@@ -5,6 +5,7 @@
 
 pub mod claims;
 pub mod id_token;
+pub mod logout;
 pub mod userinfo;
 
 use base64::Engine as _;
@@ -69,9 +70,13 @@ impl Prompt {
 /// The `sid` of a browser session: derived from the hash of its cookie, so
 /// it names the session without revealing anything that opens it.
 pub fn sid_of(session: &Session) -> String {
+    sid_of_hash_bytes(session.id_hash.as_bytes())
+}
+
+pub(crate) fn sid_of_hash_bytes(id_hash: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(b"portcullis sid\0");
-    h.update(session.id_hash.as_bytes());
+    h.update(id_hash);
     URL_SAFE_NO_PAD.encode(&h.finalize()[..16])
 }
 

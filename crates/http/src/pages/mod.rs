@@ -6,6 +6,7 @@ pub mod account;
 pub mod authorize;
 pub mod consent;
 pub mod console;
+pub mod end_session;
 pub mod login;
 
 use std::net::SocketAddr;
@@ -31,6 +32,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("consent.html", include_str!("../../templates/consent.html")),
         ("account.html", include_str!("../../templates/account.html")),
         ("message.html", include_str!("../../templates/message.html")),
+        ("logout.html", include_str!("../../templates/logout.html")),
     ] {
         env.add_template(name, source).expect("templates parse");
     }

@@ -68,6 +68,11 @@ pub fn router(server: Arc<AuthServer>) -> Router<AppState> {
         .route("/login", get(pages::login::get).post(pages::login::post))
         .route("/logout", post(pages::login::logout))
         .route(
+            "/oauth/logout",
+            get(pages::end_session::get).post(pages::end_session::post),
+        )
+        .route("/oauth/logout/confirm", post(pages::end_session::confirm))
+        .route(
             "/consent",
             get(pages::consent::get).post(pages::consent::post),
         )

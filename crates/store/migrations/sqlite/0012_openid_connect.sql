@@ -18,3 +18,15 @@ CREATE TABLE server_secrets (
 -- are read and written whole with their row.
 ALTER TABLE users ADD COLUMN profile TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE clients ADD COLUMN oidc TEXT NOT NULL DEFAULT '{}';
+
+-- The clients a login session signed in to with OpenID Connect, so that
+-- ending the session can send each its back-channel logout token. `sid`
+-- is the session's public name (derived from its hash), not the cookie.
+CREATE TABLE session_clients (
+    sid        TEXT NOT NULL,
+    client_id  TEXT NOT NULL,
+    user_id    TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (sid, client_id)
+);
+CREATE INDEX session_clients_expiry ON session_clients (expires_at);
