@@ -88,6 +88,7 @@ impl Client {
             owner: None,
             resources: vec![],
             origin: ClientOrigin::Registered,
+            oidc: Default::default(),
             created_at: 0,
             updated_at: 0,
         }

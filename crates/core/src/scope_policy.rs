@@ -29,8 +29,11 @@ impl ScopeDefinitions {
     /// `NAME__ID` for one resource.
     pub fn check_allowable(&self, scope: &Scope) -> Result<(), String> {
         match scope.split_resource() {
-            (name, None) if is_builtin(name) => Err(format!(
+            (name, None) if name == OFFLINE_ACCESS => Err(format!(
                 "`{name}` is built in: every client allowed the refresh_token grant may ask for it"
+            )),
+            (name, None) if is_oidc(name) => Err(format!(
+                "`{name}` is built in: every client acting for a user may ask for it"
             )),
             (name, None) => self.get(name).map(|_| ()).ok_or_else(|| {
                 format!("unknown scope `{name}` (define it first with `portcullis scope define`)")

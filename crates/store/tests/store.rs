@@ -1,6 +1,7 @@
 //! The store test suite: every test runs on SQLite, and on PostgreSQL when
 //! `PORTCULLIS_TEST_POSTGRES` names a server.
 
+use portcullis_core::client_oidc::{ClientOidc, SubjectType};
 use portcullis_core::keyring::new_key_record;
 use portcullis_core::model::{
     ApiKeyRecord, Authentication, Client, ClientOrigin, GrantPolicy, Owner, RefreshTokenRecord,
@@ -49,6 +50,16 @@ fn client(id: &str) -> Client {
         owner: Some(UserId::new("alice")),
         resources: vec!["https://api.example/mcp".parse().unwrap()],
         origin: ClientOrigin::Registered,
+        // Not the default, so the round trip shows the settings are stored.
+        oidc: ClientOidc {
+            post_logout_redirect_uris: vec![RedirectUri::parse("https://a.example/bye").unwrap()],
+            backchannel_logout_uri: Some("https://a.example/bcl".parse().unwrap()),
+            backchannel_logout_session_required: true,
+            subject_type: SubjectType::Pairwise {
+                sector_identifier: "a.example".into(),
+            },
+            id_token_signed_response_alg: Some(SigningAlg::ES256),
+        },
         created_at: 10,
         updated_at: 10,
     }

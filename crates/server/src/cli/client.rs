@@ -1,10 +1,12 @@
 use clap::Subcommand;
 use portcullis_core::AuthServer;
+use portcullis_core::client_oidc::OidcSettings;
 use portcullis_core::model::Client;
 use portcullis_core::registry::{ClientSpec, ClientUpdate};
 use portcullis_protocol::{ClientId, GrantType, RedirectUri, ResourceUri, ScopeSet, Secret};
 use serde_json::json;
 
+use super::oidc_args::OidcArgs;
 use super::{CliError, CliResult, print_json};
 
 #[derive(Debug, Subcommand)]
@@ -44,6 +46,8 @@ pub enum Command {
         /// A restricted resource (RFC 8707) it may ask tokens for; repeatable.
         #[arg(long = "resource")]
         resources: Vec<String>,
+        #[command(flatten)]
+        oidc: OidcArgs,
         #[arg(long)]
         json: bool,
     },
@@ -84,6 +88,8 @@ pub enum Command {
         /// Allows it no restricted resource.
         #[arg(long)]
         no_resources: bool,
+        #[command(flatten)]
+        oidc: OidcArgs,
         #[arg(long)]
         json: bool,
     },
@@ -159,6 +165,7 @@ pub fn to_json(c: &Client, secret: Option<&Secret>) -> serde_json::Value {
         "require_pkce": c.require_pkce,
         "owner": c.owner,
         "resources": c.resources,
+        "oidc": OidcSettings::from(&c.oidc),
         "created_at": c.created_at,
         "updated_at": c.updated_at,
     });
@@ -200,6 +207,24 @@ fn print_client(c: &Client, secret: Option<&Secret>, json: bool) {
     if let Some(l) = c.token_lifetime {
         println!("token life:    {l} s");
     }
+    for u in &c.oidc.post_logout_redirect_uris {
+        println!("after logout:  {u}");
+    }
+    if let Some(u) = &c.oidc.backchannel_logout_uri {
+        let sid = if c.oidc.backchannel_logout_session_required {
+            " (with sid)"
+        } else {
+            ""
+        };
+        println!("logout tokens: {u}{sid}");
+    }
+    match c.oidc.sector() {
+        Some(sector) => println!("subject type:  pairwise, sector {sector}"),
+        None => println!("subject type:  public"),
+    }
+    if let Some(alg) = c.oidc.id_token_signed_response_alg {
+        println!("ID token alg:  {}", alg.as_str());
+    }
 }
 
 pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
@@ -215,6 +240,7 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
             no_pkce,
             owner,
             resources: res,
+            oidc,
             json,
         } => {
             let operator = server.operator();
@@ -234,7 +260,7 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
                     require_pkce: !no_pkce,
                     owner,
                     resources: resources(&res)?,
-                    oidc: Default::default(),
+                    oidc: oidc.applied_to(&Default::default())?,
                 })
                 .await?;
             print_client(&created.client, created.secret.as_ref(), json);
@@ -272,8 +298,16 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
             token_lifetime,
             resources: res,
             no_resources,
+            oidc,
             json,
         } => {
+            let id = ClientId::new(client_id);
+            let oidc = if oidc.is_empty() {
+                None
+            } else {
+                let current = server.operator().client(&id).await?;
+                Some(oidc.applied_to(&current.oidc)?)
+            };
             let update = ClientUpdate {
                 name,
                 grant_types: (!g.is_empty()).then(|| grant_types(&g)).transpose()?,
@@ -291,12 +325,9 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
                 } else {
                     (!res.is_empty()).then(|| resources(&res)).transpose()?
                 },
-                oidc: None,
+                oidc,
             };
-            let c = server
-                .operator()
-                .update_client(&ClientId::new(client_id), update)
-                .await?;
+            let c = server.operator().update_client(&id, update).await?;
             print_client(&c, None, json);
         }
         Command::Delete { client_id } => {

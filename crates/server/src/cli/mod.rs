@@ -5,6 +5,7 @@
 mod api_key;
 mod client;
 mod keys;
+mod oidc_args;
 mod registration_token;
 mod resource;
 mod scope;

@@ -348,3 +348,202 @@ fn a_bad_config_file_names_the_key() {
         "listen_addr",
     );
 }
+
+#[test]
+fn oidc_client_settings_and_user_profiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A client may only choose an algorithm some active key signs.
+    ok_json(
+        d,
+        &[
+            "keys",
+            "rotate",
+            "--alg",
+            "ES256",
+            "--publish-delay",
+            "0",
+            "--json",
+        ],
+    );
+    let created = ok_json(
+        d,
+        &[
+            "client",
+            "create",
+            "--name",
+            "RP",
+            "--grant-type",
+            "authorization_code",
+            "--redirect-uri",
+            "https://rp.example/cb",
+            "--post-logout-redirect-uri",
+            "https://rp.example/bye",
+            "--backchannel-logout-uri",
+            "https://rp.example/bcl",
+            "--backchannel-logout-session-required",
+            "--subject-type",
+            "pairwise",
+            "--id-token-alg",
+            "ES256",
+            "--json",
+        ],
+    );
+    let oidc = &created["oidc"];
+    assert_eq!(
+        oidc["post_logout_redirect_uris"],
+        serde_json::json!(["https://rp.example/bye"])
+    );
+    assert_eq!(oidc["backchannel_logout_uri"], "https://rp.example/bcl");
+    assert_eq!(oidc["backchannel_logout_session_required"], true);
+    assert_eq!(oidc["subject_type"], "pairwise");
+    assert_eq!(
+        oidc["sector_identifier"], "rp.example",
+        "the sector defaults to the redirect URIs' host"
+    );
+    assert_eq!(oidc["id_token_signed_response_alg"], "ES256");
+    let id = created["client_id"].as_str().unwrap();
+
+    // Update changes what it names and keeps the rest.
+    let updated = ok_json(
+        d,
+        &[
+            "client",
+            "update",
+            id,
+            "--subject-type",
+            "public",
+            "--backchannel-logout-uri",
+            "",
+            "--json",
+        ],
+    );
+    let oidc = &updated["oidc"];
+    assert_eq!(oidc["subject_type"], "public");
+    assert!(oidc.get("sector_identifier").is_none());
+    assert!(oidc.get("backchannel_logout_uri").is_none());
+    assert_eq!(oidc["backchannel_logout_session_required"], false);
+    assert_eq!(
+        oidc["post_logout_redirect_uris"],
+        serde_json::json!(["https://rp.example/bye"])
+    );
+    assert_eq!(oidc["id_token_signed_response_alg"], "ES256");
+    let shown = ok_json(d, &["client", "show", id, "--json"]);
+    assert_eq!(shown["oidc"], updated["oidc"], "the update was stored");
+
+    // Bad settings name the problem and change nothing.
+    fails_naming(
+        d,
+        &[
+            "client",
+            "update",
+            id,
+            "--post-logout-redirect-uri",
+            "https://rp.example/bye#frag",
+        ],
+        "post_logout_redirect_uris[0]",
+    );
+    fails_naming(
+        d,
+        &["client", "update", id, "--id-token-alg", "HS256"],
+        "id_token_signed_response_alg",
+    );
+    fails_naming(
+        d,
+        &[
+            "client",
+            "update",
+            id,
+            "--backchannel-logout-uri",
+            "http://rp.example/bcl",
+        ],
+        "https",
+    );
+    assert_eq!(
+        ok_json(d, &["client", "show", id, "--json"])["oidc"],
+        updated["oidc"]
+    );
+
+    // Profiles.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .current_dir(d)
+        .env_remove("PORTCULLIS_DATABASE_URL")
+        .args(["user", "create", "--username", "alice", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse battery staple")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(
+        ok_json(d, &["user", "profile", "alice", "--json"]),
+        serde_json::json!({})
+    );
+    let p = ok_json(
+        d,
+        &[
+            "user",
+            "profile",
+            "alice",
+            "--name",
+            "Alice Liddell",
+            "--given-name",
+            "Alice",
+            "--email",
+            "alice@example.com",
+            "--email-verified",
+            "--phone-number",
+            "+33612345678",
+            "--locality",
+            "Oxford",
+            "--json",
+        ],
+    );
+    assert_eq!(p["name"], "Alice Liddell");
+    assert_eq!(p["given_name"], "Alice");
+    assert_eq!(p["email"], "alice@example.com");
+    assert_eq!(p["email_verified"], true);
+    assert_eq!(p["phone_number"], "+33612345678");
+    assert_eq!(p["address"]["locality"], "Oxford");
+
+    // A new address is not verified because the old one was; an empty
+    // value removes an attribute; the rest stays.
+    let p = ok_json(
+        d,
+        &[
+            "user",
+            "profile",
+            "alice",
+            "--email",
+            "alice@wonderland.example",
+            "--given-name",
+            "",
+            "--json",
+        ],
+    );
+    assert_eq!(p["email"], "alice@wonderland.example");
+    assert!(p.get("email_verified").is_none());
+    assert!(p.get("given_name").is_none());
+    assert_eq!(p["name"], "Alice Liddell");
+    let users = ok_json(d, &["user", "list", "--json"]);
+    assert_eq!(users[0]["profile"], p);
+
+    fails_naming(
+        d,
+        &["user", "profile", "alice", "--email", "not-an-address"],
+        "email",
+    );
+    fails_naming(
+        d,
+        &["user", "profile", "alice", "--birthdate", "yesterday"],
+        "birthdate",
+    );
+    fails_naming(d, &["user", "profile", "nobody", "--name", "N"], "nobody");
+    assert_eq!(ok_json(d, &["user", "profile", "alice", "--json"]), p);
+}

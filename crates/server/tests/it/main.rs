@@ -19,6 +19,7 @@ mod guard_e2e;
 mod introspect;
 mod keys_at_rest;
 mod loopback;
+mod oidc_conformance;
 mod postgres;
 mod registration;
 mod resources;

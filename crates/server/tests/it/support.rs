@@ -149,14 +149,15 @@ impl TestServer {
     pub async fn client_with(&self, scope: &str, tune: impl FnOnce(&mut ClientSpec)) -> TestClient {
         for s in ScopeSet::parse(scope).unwrap().iter() {
             let (name, _) = s.split_resource();
-            if self
-                .server()
-                .store()
-                .list_scopes()
-                .await
-                .unwrap()
-                .iter()
-                .all(|d| d.name != name)
+            if !portcullis_core::scope_policy::is_builtin(name)
+                && self
+                    .server()
+                    .store()
+                    .list_scopes()
+                    .await
+                    .unwrap()
+                    .iter()
+                    .all(|d| d.name != name)
             {
                 self.define_scope(name, s.split_resource().1.is_some())
                     .await;
