@@ -20,6 +20,7 @@ mod introspect;
 mod keys_at_rest;
 mod loopback;
 mod oidc_conformance;
+mod oidc_rp;
 mod postgres;
 mod registration;
 mod resources;
