@@ -50,6 +50,10 @@ pub fn routes() -> Router<AppState> {
             get(users::show).patch(users::update),
         )
         .route(
+            "/admin/api/v1/users/{id}/profile",
+            axum::routing::put(users::set_profile),
+        )
+        .route(
             "/admin/api/v1/scopes",
             get(scopes::list).post(scopes::define),
         )
@@ -133,7 +137,7 @@ impl Paging {
     info(title = "Portcullis admin API", version = "1"),
     paths(
         clients::list, clients::create, clients::show, clients::update, clients::delete, clients::rotate_secret,
-        users::list, users::create, users::show, users::update,
+        users::list, users::create, users::show, users::update, users::set_profile,
         scopes::list, scopes::define,
         resources::list, resources::define, resources::delete,
         api_keys::list, api_keys::create, api_keys::revoke,

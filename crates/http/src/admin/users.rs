@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portcullis_core::model::User;
+use portcullis_core::profile::UserProfile;
 use portcullis_protocol::UserId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -21,6 +22,10 @@ pub struct UserView {
     pub username: String,
     pub admin: bool,
     pub disabled: bool,
+    /// The OpenID Connect standard claims (OIDC Core §5.1) released by the
+    /// profile, email, phone and address scopes; absent ones left out.
+    #[schema(value_type = Object)]
+    pub profile: UserProfile,
     pub created_at: i64,
 }
 
@@ -31,6 +36,7 @@ impl From<&User> for UserView {
             username: u.username.clone(),
             admin: u.admin,
             disabled: u.disabled,
+            profile: u.profile.clone(),
             created_at: u.created_at,
         }
     }
@@ -112,4 +118,22 @@ pub async fn update(
         acting.set_user_disabled(&id, disabled).await?;
     }
     Ok(Json(UserView::from(&acting.user(&id).await?)))
+}
+
+#[utoipa::path(put, path = "/admin/api/v1/users/{id}/profile", params(("id" = String, Path)),
+    request_body(content = Object, description = "The whole profile: name, given_name, family_name, middle_name, nickname, profile, picture, website, email, email_verified, gender, birthdate, zoneinfo, locale, phone_number, phone_number_verified, address {formatted, street_address, locality, region, postal_code, country}; what is left out is removed"),
+    responses((status = 200, body = UserView), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 422, body = ProblemBody)))]
+pub async fn set_profile(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Json<UserProfile>, JsonRejection>,
+) -> Result<Json<UserView>, Problem> {
+    let Path(id) = id?;
+    let Json(profile) = body?;
+    let user = caller
+        .on(&state.server)
+        .set_user_profile(&UserId::new(id), profile)
+        .await?;
+    Ok(Json(UserView::from(&user)))
 }

@@ -490,3 +490,125 @@ async fn the_openapi_document_is_served() {
         assert!(paths.contains_key(p), "{p}");
     }
 }
+
+#[tokio::test]
+async fn user_profiles_are_set_by_admins_and_by_the_user_within_bounds() {
+    let s = TestServer::start().await;
+    let admin = caller(&s, "root", true).await;
+    let dev = caller(&s, "dev", false).await;
+    let dev_id = s
+        .server()
+        .operator()
+        .user_by_name("dev")
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let root_id = s
+        .server()
+        .operator()
+        .user_by_name("root")
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let path = format!("/users/{dev_id}/profile");
+
+    let (st, user) = call(
+        &s,
+        Some(&admin),
+        Method::PUT,
+        &path,
+        Some(
+            json!({"name": "Dev Eloper", "email": "dev@example.com", "email_verified": true,
+            "address": {"country": "FR"}}),
+        ),
+    )
+    .await;
+    assert_eq!(st, 200, "{user}");
+    assert_eq!(user["profile"]["name"], "Dev Eloper");
+    assert_eq!(user["profile"]["email_verified"], true);
+    assert_eq!(user["profile"]["address"]["country"], "FR");
+    let (_, shown) = call(
+        &s,
+        Some(&admin),
+        Method::GET,
+        &format!("/users/{dev_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(shown["profile"], user["profile"], "stored");
+
+    // The user edits their own profile but cannot vouch for an address.
+    let (st, mine) = call(
+        &s,
+        Some(&dev),
+        Method::PUT,
+        &path,
+        Some(json!({"name": "Dev", "email": "me@example.org", "email_verified": true})),
+    )
+    .await;
+    assert_eq!(st, 200, "{mine}");
+    assert_eq!(mine["profile"]["name"], "Dev");
+    assert_eq!(mine["profile"]["email"], "me@example.org");
+    assert!(
+        mine["profile"].get("email_verified").is_none(),
+        "a user cannot verify their own new address: {mine}"
+    );
+    // ...nor anyone else's profile.
+    let (st, _) = call(
+        &s,
+        Some(&dev),
+        Method::PUT,
+        &format!("/users/{root_id}/profile"),
+        Some(json!({"name": "Pwned"})),
+    )
+    .await;
+    assert!(st == 403 || st == 404, "{st}");
+
+    // Bad profiles: problem JSON naming the claim, nothing changed.
+    for (body, needle) in [
+        (json!({"email": "nope"}), "email"),
+        (json!({"birthdate": "tomorrow"}), "birthdate"),
+        (json!({"website": "javascript:alert(1)"}), "website"),
+        (json!({"name": "x".repeat(300)}), "name"),
+        (json!({"email_verified": true}), "email_verified"),
+    ] {
+        let (st, problem) = call(&s, Some(&admin), Method::PUT, &path, Some(body.clone())).await;
+        assert_eq!(st, 422, "{body}: {problem}");
+        assert!(
+            problem.to_string().contains(needle),
+            "{needle} named in {problem}"
+        );
+    }
+    let (st, _) = call(
+        &s,
+        Some(&admin),
+        Method::PUT,
+        &path,
+        Some(json!({"nmae": "typo"})),
+    )
+    .await;
+    assert!(
+        (400..500).contains(&st),
+        "an unknown claim is refused: {st}"
+    );
+    let (st, _) = call(
+        &s,
+        Some(&admin),
+        Method::PUT,
+        "/users/nobody/profile",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(st, 404);
+    let (_, after) = call(
+        &s,
+        Some(&admin),
+        Method::GET,
+        &format!("/users/{dev_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(after["profile"], mine["profile"]);
+}
