@@ -1,4 +1,5 @@
-//! `/account`: the apps a user has connected, each revocable.
+//! `/account`: the apps a user has connected, each revocable, and the
+//! user's own profile (the claims OpenID Connect clients may ask for).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -44,9 +45,78 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
     let res = super::render(
         StatusCode::OK,
         "account.html",
-        context! { csrf => csrf.token, username => user.username, apps => apps },
+        context! {
+            csrf => csrf.token,
+            username => user.username,
+            apps => apps,
+            profile => user.profile,
+            fields => EDITABLE.iter().map(|(name, label)| context! { name, label }).collect::<Vec<_>>(),
+        },
     );
     csrf.attach(res)
+}
+
+/// The attributes a user edits on the account page, with their labels.
+/// The rest (address, birthdate, …) are kept as they are; `*_verified` is
+/// the operator's to set.
+const EDITABLE: &[(&str, &str)] = &[
+    ("name", "Full name"),
+    ("given_name", "Given name"),
+    ("family_name", "Family name"),
+    ("nickname", "Nickname"),
+    ("email", "Email"),
+    ("phone_number", "Phone (E.164, e.g. +33612345678)"),
+    ("locale", "Language (e.g. en-GB)"),
+    ("zoneinfo", "Time zone (e.g. Europe/Paris)"),
+    ("website", "Website"),
+    ("picture", "Picture URL"),
+];
+
+/// The user's own profile form.
+pub async fn profile(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let f = match checked_form(&state, &headers, &body) {
+        Ok(f) => f,
+        Err(refused) => return refused,
+    };
+    let user = match current_session(&state, &headers).await {
+        Ok(Some((_, user))) => user,
+        Ok(None) => return see_other("/login?next=/account"),
+        Err(page) => return page,
+    };
+    let mut wanted = user.profile.clone();
+    for (name, _) in EDITABLE {
+        let value = f.get(name).map(str::to_owned);
+        let field = match *name {
+            "name" => &mut wanted.name,
+            "given_name" => &mut wanted.given_name,
+            "family_name" => &mut wanted.family_name,
+            "nickname" => &mut wanted.nickname,
+            "email" => &mut wanted.email,
+            "phone_number" => &mut wanted.phone_number,
+            "locale" => &mut wanted.locale,
+            "zoneinfo" => &mut wanted.zoneinfo,
+            "website" => &mut wanted.website,
+            _ => &mut wanted.picture,
+        };
+        // A field missing from the form is left alone; an empty one clears.
+        if value.is_some() {
+            *field = value;
+        }
+    }
+    let me = state
+        .server
+        .acting_as(portcullis_core::policy::Actor::from(&user));
+    match me.set_user_profile(&user.id, wanted).await {
+        Ok(_) => see_other("/account"),
+        Err(RegistryError::Store(e)) => unavailable(e.into()),
+        Err(RegistryError::OAuth(e)) => unavailable(e),
+        Err(RegistryError::Invalid(reason)) => message(
+            StatusCode::BAD_REQUEST,
+            "Your profile was not saved",
+            &reason,
+        ),
+        Err(e) => message(StatusCode::FORBIDDEN, "Not allowed", &e.to_string()),
+    }
 }
 
 pub async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {

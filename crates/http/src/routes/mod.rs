@@ -78,6 +78,7 @@ pub fn router(server: Arc<AuthServer>) -> Router<AppState> {
         )
         .route("/account", get(pages::account::get))
         .route("/account/revoke", post(pages::account::revoke))
+        .route("/account/profile", post(pages::account::profile))
         .route("/static/style.css", get(style))
         .route("/healthz", get(health::live))
         .merge(pages::console::routes())

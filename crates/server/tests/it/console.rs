@@ -821,3 +821,162 @@ async fn administrators_see_self_registered_clients_marked() {
     assert!(item.contains("self-registered"), "{item}");
     assert!(html.contains("none (registered itself)"));
 }
+
+#[tokio::test]
+async fn oidc_client_settings_and_profiles_in_the_console_and_the_account_page() {
+    let s = TestServer::start().await;
+    let b = sign_in(&s, "root", true).await;
+    let (status, html) = create_client(
+        &b,
+        &[
+            ("name", "Sign-in app"),
+            ("grant_type", "authorization_code"),
+            ("redirect_uris", "https://rp.example/cb"),
+            ("post_logout_redirect_uris", "https://rp.example/bye\n"),
+            ("backchannel_logout_uri", "https://rp.example/bcl"),
+            ("backchannel_logout_session_required", "1"),
+            ("subject_type", "pairwise"),
+            ("id_token_alg", "ES256"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{html}");
+    let id = input_value(&html, "reveal-client-id").unwrap();
+    let c = s
+        .server()
+        .operator()
+        .client(&ClientId::new(&id))
+        .await
+        .unwrap();
+    assert_eq!(
+        c.oidc.post_logout_redirect_uris[0].as_str(),
+        "https://rp.example/bye"
+    );
+    assert_eq!(
+        c.oidc.backchannel_logout_uri.as_ref().unwrap().as_str(),
+        "https://rp.example/bcl"
+    );
+    assert!(c.oidc.backchannel_logout_session_required);
+    assert_eq!(c.oidc.sector(), Some("rp.example"));
+    assert_eq!(
+        c.oidc.id_token_signed_response_alg.map(|a| a.as_str()),
+        Some("ES256")
+    );
+    let page = console(&b).await;
+    assert!(page.contains("https://rp.example/bye") && page.contains("pairwise"));
+
+    // A bad setting is the form's error; nothing is created.
+    let before = s.server().operator().list_clients().await.unwrap().len();
+    let (status, html) = create_client(
+        &b,
+        &[
+            ("name", "Bad"),
+            ("grant_type", "authorization_code"),
+            ("redirect_uris", "https://rp.example/cb"),
+            ("backchannel_logout_uri", "http://rp.example/bcl"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400, "{html}");
+    assert!(html.contains("backchannel_logout_uri"), "{html}");
+    assert_eq!(
+        s.server().operator().list_clients().await.unwrap().len(),
+        before
+    );
+
+    // The administrator sets alice's profile and vouches for her email.
+    let alice = s
+        .server()
+        .operator()
+        .create_user("alice", PASSWORD, false)
+        .await
+        .unwrap();
+    let page = console(&b).await;
+    let res = b
+        .submit(
+            &page,
+            "/console/users/profile",
+            &[
+                ("id", alice.id.as_str()),
+                ("name", "Alice Liddell"),
+                ("email", "alice@example.org"),
+                ("email_verified", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let p = s.server().operator().user(&alice.id).await.unwrap().profile;
+    assert_eq!(p.name.as_deref(), Some("Alice Liddell"));
+    assert!(p.email_verified);
+    let res = b
+        .submit(
+            &page,
+            "/console/users/profile",
+            &[("id", alice.id.as_str()), ("email", "nope")],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(
+        s.server().operator().user(&alice.id).await.unwrap().profile,
+        p
+    );
+
+    // Alice edits her own on the account page; a new address is unverified.
+    let ab = Browser::new(&s);
+    let html = ab.go("/account").await.text().await.unwrap();
+    let res = ab
+        .submit(
+            &html,
+            "/login",
+            &[
+                ("username", "alice"),
+                ("password", PASSWORD),
+                ("next", "/account"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let html = unescape(&page_at(&ab, "/account").await);
+    assert!(html.contains("value=\"Alice Liddell\""), "{html}");
+    let res = ab
+        .submit(
+            &html,
+            "/account/profile",
+            &[
+                ("name", "Alice L."),
+                ("email", "alice@wonderland.example"),
+                ("locale", "en-GB"),
+                ("email_verified", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let p = s.server().operator().user(&alice.id).await.unwrap().profile;
+    assert_eq!(p.name.as_deref(), Some("Alice L."));
+    assert_eq!(p.email.as_deref(), Some("alice@wonderland.example"));
+    assert_eq!(p.locale.as_deref(), Some("en-GB"));
+    assert!(
+        !p.email_verified,
+        "a user cannot vouch for their own address"
+    );
+    // ...and cannot post without the form's CSRF token.
+    let res = ab
+        .http
+        .post(s.url("/account/profile"))
+        .form(&[("name", "Mallory")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(
+        s.server()
+            .operator()
+            .user(&alice.id)
+            .await
+            .unwrap()
+            .profile
+            .name
+            .as_deref(),
+        Some("Alice L.")
+    );
+}

@@ -14,6 +14,14 @@ pub(super) struct ClientForm {
     pub(super) default_scope: String,
     pub(super) token_lifetime: String,
     pub(super) public: bool,
+    /// OpenID Connect: post-logout redirect URIs, one per line.
+    pub(super) post_logout_redirect_uris: String,
+    pub(super) backchannel_logout_uri: String,
+    pub(super) backchannel_logout_session_required: bool,
+    /// `public` or `pairwise`.
+    pub(super) subject_type: String,
+    /// RS256, ES256 or EdDSA.
+    pub(super) id_token_alg: String,
 }
 
 impl Default for ClientForm {
@@ -26,6 +34,11 @@ impl Default for ClientForm {
             default_scope: String::new(),
             token_lifetime: String::new(),
             public: false,
+            post_logout_redirect_uris: String::new(),
+            backchannel_logout_uri: String::new(),
+            backchannel_logout_session_required: false,
+            subject_type: "public".into(),
+            id_token_alg: "RS256".into(),
         }
     }
 }
@@ -40,6 +53,11 @@ impl ClientForm {
             default_scope: f.text("default_scope"),
             token_lifetime: f.text("token_lifetime").trim().to_owned(),
             public: f.checked("public"),
+            post_logout_redirect_uris: f.text("post_logout_redirect_uris"),
+            backchannel_logout_uri: f.text("backchannel_logout_uri").trim().to_owned(),
+            backchannel_logout_session_required: f.checked("backchannel_logout_session_required"),
+            subject_type: f.text("subject_type"),
+            id_token_alg: f.text("id_token_alg"),
         }
     }
 
@@ -92,8 +110,31 @@ impl ClientForm {
             require_pkce: true,
             owner: Some(owner.clone()),
             resources: Vec::new(),
-            oidc: Default::default(),
+            oidc: self.oidc()?,
         })
+    }
+
+    /// The OpenID Connect settings, parsed as the CLI and the admin API
+    /// parse them (the redirect-URI checks come with the registration).
+    fn oidc(&self) -> Result<portcullis_core::client_oidc::ClientOidc, String> {
+        let non_empty = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        portcullis_core::client_oidc::OidcSettings {
+            post_logout_redirect_uris: self
+                .post_logout_redirect_uris
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            backchannel_logout_uri: non_empty(&self.backchannel_logout_uri),
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
+            subject_type: non_empty(&self.subject_type),
+            sector_identifier: None,
+            // RS256 is the default: leave it unset, as the CLI does.
+            id_token_signed_response_alg: non_empty(&self.id_token_alg).filter(|a| a != "RS256"),
+        }
+        .parse()
+        .map_err(|e| e.to_string())
     }
 }
 

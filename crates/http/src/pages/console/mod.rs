@@ -71,6 +71,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/users", post(users::create_user))
         .route("/console/users/disable", post(users::disable_user))
         .route("/console/users/enable", post(users::enable_user))
+        .route("/console/users/profile", post(users::set_profile))
         .route("/console/scopes", post(scopes::define_scope))
         .route("/console/resources", post(resources::define_resource))
 }
@@ -177,6 +178,9 @@ struct ClientRow {
     created: String,
     /// Registered itself (RFC 7591): when it was last used, for expiry.
     self_registered: Option<String>,
+    post_logout_redirect_uris: Vec<String>,
+    backchannel_logout_uri: Option<String>,
+    subject_type: &'static str,
 }
 
 #[derive(Serialize)]
@@ -199,6 +203,8 @@ struct UserRow {
     disabled: bool,
     me: bool,
     created: String,
+    /// The OpenID Connect claims (OIDC Core §5.1) as they are released.
+    profile: portcullis_core::profile::UserProfile,
 }
 
 #[derive(Serialize)]
@@ -243,6 +249,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "user-created" => "The user was created. They can sign in now.",
         "user-disabled" => "The user was disabled and signed out everywhere.",
         "user-enabled" => "The user was enabled and can sign in again.",
+        "user-profile" => "The profile was saved.",
         "scope-defined" => "The scope was saved. Clients and keys can now be given it.",
         "resource-defined" => {
             "The resource was saved. Clients can now ask tokens for it with resource=URI."
@@ -333,6 +340,18 @@ async fn page(
                 .map(|d| d.iter().map(ToString::to_string).collect()),
             redirect_uris: c.redirect_uris.iter().map(ToString::to_string).collect(),
             token_lifetime: c.token_lifetime,
+            post_logout_redirect_uris: c
+                .oidc
+                .post_logout_redirect_uris
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            backchannel_logout_uri: c
+                .oidc
+                .backchannel_logout_uri
+                .as_ref()
+                .map(ToString::to_string),
+            subject_type: c.oidc.subject_type.as_str(),
             owner: match &c.owner {
                 Some(o) if o == &user.id => user.username.clone(),
                 Some(o) => usernames.get(o.as_str()).unwrap_or(&o.as_str()).to_string(),
@@ -403,6 +422,7 @@ async fn page(
             disabled: u.disabled,
             me: u.id == user.id,
             created: when(u.created_at),
+            profile: u.profile.clone(),
         })
         .collect();
     users.sort_by(|a, b| a.username.cmp(&b.username));
@@ -822,6 +842,7 @@ mod tests {
             disabled: true,
             me: false,
             created: when(0),
+            profile: Default::default(),
         };
         let scope = ScopeRow {
             name: "orders".into(),

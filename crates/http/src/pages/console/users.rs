@@ -1,4 +1,5 @@
-//! Users in the console (administrators): create, disable, enable.
+//! Users in the console (administrators): create, disable, enable, and
+//! edit the profile OpenID Connect clients receive.
 
 use super::*;
 
@@ -83,4 +84,57 @@ pub(super) async fn enable_user(
     body: Bytes,
 ) -> Response {
     set_disabled(state, headers, body, false).await
+}
+
+/// The profile attributes the console edits; the others stay as they are.
+const PROFILE_FIELDS: &[&str] = &[
+    "name",
+    "given_name",
+    "family_name",
+    "email",
+    "phone_number",
+    "locale",
+];
+
+pub(super) async fn set_profile(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (user, f) = tri!(begin(&state, &headers, &body).await);
+    if let Some(res) = unless_allowed(&state, &user, Action::ManageUsers) {
+        return res;
+    }
+    let target = tri!(some_user(&state, &user, f.get("id")).await);
+    let mut p = target.profile.clone();
+    for name in PROFILE_FIELDS {
+        let field = match *name {
+            "name" => &mut p.name,
+            "given_name" => &mut p.given_name,
+            "family_name" => &mut p.family_name,
+            "email" => &mut p.email,
+            "phone_number" => &mut p.phone_number,
+            _ => &mut p.locale,
+        };
+        if let Some(v) = f.get(name) {
+            *field = Some(v.to_owned());
+        }
+    }
+    // An administrator vouches for the address and number, or does not.
+    p.email_verified =
+        f.checked("email_verified") && p.email.as_deref().is_some_and(|e| !e.trim().is_empty());
+    p.phone_number_verified = f.checked("phone_number_verified")
+        && p.phone_number
+            .as_deref()
+            .is_some_and(|e| !e.trim().is_empty());
+    match acting(&state, &user).set_user_profile(&target.id, p).await {
+        Ok(_) => see_other("/console?done=user-profile#users"),
+        Err(RegistryError::NotFound(_)) => not_found("user"),
+        Err(RegistryError::Invalid(reason)) => message(
+            StatusCode::BAD_REQUEST,
+            "The profile was not saved",
+            &reason,
+        ),
+        Err(e) => refusal_page(e, "Could not change the profile"),
+    }
 }
