@@ -45,7 +45,7 @@ pub enum Command {
     Profile {
         username: String,
         #[command(flatten)]
-        changes: ProfileArgs,
+        changes: Box<ProfileArgs>,
         #[arg(long)]
         json: bool,
     },
@@ -241,7 +241,7 @@ pub async fn run(server: &AuthServer, cmd: Command) -> CliResult {
         } => {
             let operator = server.operator();
             let user = operator.user_by_name(&username).await?;
-            let user = match changes.applied_to(user.profile.clone()) {
+            let user = match (*changes).applied_to(user.profile.clone()) {
                 Some(profile) => operator.set_user_profile(&user.id, profile).await?,
                 None => user,
             };

@@ -867,6 +867,125 @@ async fn oidcc_ensure_registered_redirect_uri() {
 }
 
 #[tokio::test]
+async fn oidcc_ensure_post_request_succeeds() {
+    // The authorization request as a form POST (OIDC Core §3.1.2.1).
+    let op = op().await;
+    let b = Browser::new(&op.s);
+    // Signed in and consented once, so the POST answers at once.
+    sign_in(&op, &b, "openid", "&nonce=first").await;
+    let res = b
+        .http
+        .post(op.s.url("/oauth/authorize"))
+        .form(&[
+            ("response_type", "code"),
+            ("client_id", op.c.id.as_str()),
+            ("redirect_uri", CB),
+            ("scope", "openid"),
+            ("state", "posted"),
+            ("nonce", "n-post"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let back = params_of(&location(&res));
+    assert_eq!(back["state"], "posted");
+    let (status, tokens) = exchange(&op, &back["code"]).await;
+    assert_eq!(status, 200, "{tokens}");
+    id_token_claims(&op, &tokens, Some("n-post")).await;
+}
+
+#[tokio::test]
+async fn oidcc_ensure_request_with_valid_pkce_succeeds() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let op = op().await;
+    let verifier = "dBjftJeZ4CVP-mJ92K9mzRIGTy8sRQLMIPaP7tC9JY8Zt6l2oQsT8mSx1eFf1rHq";
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let extra = format!("&nonce=pk&code_challenge={challenge}&code_challenge_method=S256");
+    let b = Browser::new(&op.s);
+    let w = walk(&op.s, &b, &authorize_path(&op.c, "openid", &extra)).await;
+    let redeem = |code: String, v: &'static str| {
+        let op = &op;
+        async move {
+            op.s.post_form(
+                "/oauth/token",
+                &op.c,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", CB),
+                    ("code_verifier", v),
+                ],
+            )
+            .await
+        }
+    };
+    let res = redeem(w.back["code"].clone(), verifier).await;
+    assert_eq!(res.status(), 200);
+    let tokens: Value = res.json().await.unwrap();
+    id_token_claims(&op, &tokens, Some("pk")).await;
+    // A wrong verifier is invalid_grant (RFC 7636 §4.6).
+    let w = walk(&op.s, &b, &authorize_path(&op.c, "openid", &extra)).await;
+    let res = redeem(
+        w.back["code"].clone(),
+        "wrong-verifier-wrong-verifier-wrong-verifier-wrong",
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn oidcc_claims_essential() {
+    // The claims parameter is not supported (claims_parameter_supported is
+    // false): the request still succeeds and claims come by scope, which
+    // the module accepts with a warning.
+    let op = op().await;
+    let meta: Value =
+        op.s.http
+            .get(op.s.url("/.well-known/openid-configuration"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_ne!(meta["claims_parameter_supported"], true);
+    let claims = enc(r#"{"userinfo":{"name":{"essential":true}}}"#);
+    let b = Browser::new(&op.s);
+    let tokens = sign_in(&op, &b, "openid", &format!("&nonce=ce&claims={claims}")).await;
+    let info = userinfo_ok(&op.s, tokens["access_token"].as_str().unwrap()).await;
+    assert!(info["sub"].is_string());
+}
+
+#[tokio::test]
+async fn oidcc_idtoken_unsigned() {
+    // Skipped by the suite unless `none` is advertised; it never is, and no
+    // client can choose it.
+    let op = op().await;
+    let meta: Value =
+        op.s.http
+            .get(op.s.url("/.well-known/openid-configuration"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let algs = meta["id_token_signing_alg_values_supported"]
+        .as_array()
+        .unwrap();
+    assert!(algs.iter().all(|a| a != "none"), "{algs:?}");
+    let none = OidcSettings {
+        id_token_signed_response_alg: Some("none".into()),
+        ..Default::default()
+    };
+    assert!(none.parse().is_err());
+}
+
+#[tokio::test]
 async fn oidcc_unsigned_request_object_supported_correctly_or_rejected_as_unsupported() {
     use base64::Engine as _;
     let op = op().await;

@@ -824,6 +824,9 @@ mod tests {
             owner: "dev".into(),
             created: when(0),
             self_registered: None,
+            post_logout_redirect_uris: vec!["https://a.example/bye".into()],
+            backchannel_logout_uri: None,
+            subject_type: "pairwise",
         };
         let key = KeyRow {
             id: "k1".into(),
