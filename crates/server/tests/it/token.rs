@@ -356,12 +356,27 @@ async fn metadata_lists_what_is_implemented() {
         .json()
         .await
         .unwrap();
-    let key = &jwks["keys"][0];
-    assert_eq!(key["alg"], "ES256");
+    // The access-token key and the RS256 companion ID tokens need (OIDC
+    // Core §15.1), in no particular order.
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2, "{jwks}");
+    let key = keys
+        .iter()
+        .find(|k| k["alg"] == "ES256")
+        .expect("the ES256 key");
     assert_eq!(key["use"], "sig");
     assert_eq!(key["kty"], "EC");
     assert!(key["kid"].is_string());
     assert!(key.get("d").is_none(), "no private part");
+    let rsa = keys
+        .iter()
+        .find(|k| k["alg"] == "RS256")
+        .expect("the RS256 key");
+    assert_eq!(rsa["kty"], "RSA");
+    assert!(
+        rsa.get("d").is_none() && rsa.get("p").is_none(),
+        "no private part"
+    );
 }
 
 #[tokio::test]
