@@ -100,6 +100,29 @@ fn bad(claim: &'static str, reason: impl Into<String>) -> ProfileError {
 }
 
 impl UserProfile {
+    /// The one-line text claim named `claim` (`name`, `email`, …), for
+    /// forms that edit claims by name; `None` for the flags, the address
+    /// and unknown names.
+    pub fn text_claim_mut(&mut self, claim: &str) -> Option<&mut Option<String>> {
+        Some(match claim {
+            "name" => &mut self.name,
+            "given_name" => &mut self.given_name,
+            "family_name" => &mut self.family_name,
+            "middle_name" => &mut self.middle_name,
+            "nickname" => &mut self.nickname,
+            "profile" => &mut self.profile,
+            "picture" => &mut self.picture,
+            "website" => &mut self.website,
+            "email" => &mut self.email,
+            "gender" => &mut self.gender,
+            "birthdate" => &mut self.birthdate,
+            "zoneinfo" => &mut self.zoneinfo,
+            "locale" => &mut self.locale,
+            "phone_number" => &mut self.phone_number,
+            _ => return None,
+        })
+    }
+
     /// Checks every attribute and normalises it: surrounding white space
     /// trimmed, empty strings and an empty address dropped, `email_verified`
     /// or `phone_number_verified` without the value refused.
@@ -316,6 +339,34 @@ fn check_locale(l: &str) -> Result<(), ProfileError> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn text_claims_by_name_reach_the_field_the_claim_serializes_as() {
+        for claim in [
+            "name",
+            "given_name",
+            "family_name",
+            "middle_name",
+            "nickname",
+            "profile",
+            "picture",
+            "website",
+            "email",
+            "gender",
+            "birthdate",
+            "zoneinfo",
+            "locale",
+            "phone_number",
+        ] {
+            let mut p = UserProfile::default();
+            *p.text_claim_mut(claim).expect(claim) = Some("x".into());
+            assert_eq!(serde_json::to_value(&p).unwrap(), json!({ claim: "x" }));
+        }
+        let mut p = UserProfile::default();
+        for other in ["email_verified", "address", "sub", ""] {
+            assert!(p.text_claim_mut(other).is_none(), "{other}");
+        }
+    }
 
     #[test]
     fn a_full_profile_validates_and_becomes_claims() {

@@ -85,22 +85,9 @@ pub async fn profile(State(state): State<AppState>, headers: HeaderMap, body: By
     };
     let mut wanted = user.profile.clone();
     for (name, _) in EDITABLE {
-        let value = f.get(name).map(str::to_owned);
-        let field = match *name {
-            "name" => &mut wanted.name,
-            "given_name" => &mut wanted.given_name,
-            "family_name" => &mut wanted.family_name,
-            "nickname" => &mut wanted.nickname,
-            "email" => &mut wanted.email,
-            "phone_number" => &mut wanted.phone_number,
-            "locale" => &mut wanted.locale,
-            "zoneinfo" => &mut wanted.zoneinfo,
-            "website" => &mut wanted.website,
-            _ => &mut wanted.picture,
-        };
         // A field missing from the form is left alone; an empty one clears.
-        if value.is_some() {
-            *field = value;
+        if let (Some(v), Some(field)) = (f.get(name), wanted.text_claim_mut(name)) {
+            *field = Some(v.to_owned());
         }
     }
     let me = state

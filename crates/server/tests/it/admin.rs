@@ -496,22 +496,8 @@ async fn user_profiles_are_set_by_admins_and_by_the_user_within_bounds() {
     let s = TestServer::start().await;
     let admin = caller(&s, "root", true).await;
     let dev = caller(&s, "dev", false).await;
-    let dev_id = s
-        .server()
-        .operator()
-        .user_by_name("dev")
-        .await
-        .unwrap()
-        .id
-        .to_string();
-    let root_id = s
-        .server()
-        .operator()
-        .user_by_name("root")
-        .await
-        .unwrap()
-        .id
-        .to_string();
+    let dev_id = s.user_id("dev").await.to_string();
+    let root_id = s.user_id("root").await.to_string();
     let path = format!("/users/{dev_id}/profile");
 
     let (st, user) = call(

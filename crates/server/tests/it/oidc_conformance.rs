@@ -185,14 +185,7 @@ pub async fn sign_in(op: &Op, b: &Browser, scope: &str, extra: &str) -> Value {
 }
 
 pub async fn jwks(s: &TestServer) -> JwkSet {
-    s.http
-        .get(s.url("/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    serde_json::from_value(s.get_json("/jwks.json").await).unwrap()
 }
 
 /// Verifies a JWT of type `typ` signed by the OP for `aud`: signature
@@ -352,15 +345,7 @@ async fn oidcc_discovery_endpoint_verification() {
     assert_eq!(d["backchannel_logout_supported"], true);
     assert_eq!(d["backchannel_logout_session_supported"], true);
     // One source: the RFC 8414 document says the same.
-    let oauth: Value = s
-        .http
-        .get(s.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let oauth: Value = s.get_json("/.well-known/oauth-authorization-server").await;
     assert_eq!(oauth, d);
     // CheckJwksUri: the keys are usable signing keys, RS256 among them.
     let set = jwks(s).await;
@@ -371,15 +356,7 @@ async fn oidcc_discovery_endpoint_verification() {
             .iter()
             .any(|k| matches!(k.algorithm, jsonwebtoken::jwk::AlgorithmParameters::RSA(_)))
     );
-    let jwks_json: Value = s
-        .http
-        .get(d["jwks_uri"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks_json: Value = s.get_json(d["jwks_uri"].as_str().unwrap()).await;
     for k in jwks_json["keys"].as_array().unwrap() {
         assert!(
             k.get("d").is_none() && k.get("p").is_none(),
@@ -897,16 +874,12 @@ async fn oidcc_ensure_post_request_succeeds() {
 
 #[tokio::test]
 async fn oidcc_ensure_request_with_valid_pkce_succeeds() {
-    use base64::Engine as _;
-    use sha2::Digest as _;
     let op = op().await;
-    let verifier = "dBjftJeZ4CVP-mJ92K9mzRIGTy8sRQLMIPaP7tC9JY8Zt6l2oQsT8mSx1eFf1rHq";
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let (verifier, challenge) = crate::support::pkce_pair();
     let extra = format!("&nonce=pk&code_challenge={challenge}&code_challenge_method=S256");
     let b = Browser::new(&op.s);
     let w = walk(&op.s, &b, &authorize_path(&op.c, "openid", &extra)).await;
-    let redeem = |code: String, v: &'static str| {
+    let redeem = |code: String, v: String| {
         let op = &op;
         async move {
             op.s.post_form(
@@ -916,7 +889,7 @@ async fn oidcc_ensure_request_with_valid_pkce_succeeds() {
                     ("grant_type", "authorization_code"),
                     ("code", &code),
                     ("redirect_uri", CB),
-                    ("code_verifier", v),
+                    ("code_verifier", &v),
                 ],
             )
             .await
@@ -930,7 +903,7 @@ async fn oidcc_ensure_request_with_valid_pkce_succeeds() {
     let w = walk(&op.s, &b, &authorize_path(&op.c, "openid", &extra)).await;
     let res = redeem(
         w.back["code"].clone(),
-        "wrong-verifier-wrong-verifier-wrong-verifier-wrong",
+        "wrong-verifier-wrong-verifier-wrong-verifier-wrong".into(),
     )
     .await;
     assert_eq!(res.status(), 400);
@@ -943,15 +916,7 @@ async fn oidcc_claims_essential() {
     // false): the request still succeeds and claims come by scope, which
     // the module accepts with a warning.
     let op = op().await;
-    let meta: Value =
-        op.s.http
-            .get(op.s.url("/.well-known/openid-configuration"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let meta: Value = op.s.get_json("/.well-known/openid-configuration").await;
     assert_ne!(meta["claims_parameter_supported"], true);
     let claims = enc(r#"{"userinfo":{"name":{"essential":true}}}"#);
     let b = Browser::new(&op.s);
@@ -965,15 +930,7 @@ async fn oidcc_idtoken_unsigned() {
     // Skipped by the suite unless `none` is advertised; it never is, and no
     // client can choose it.
     let op = op().await;
-    let meta: Value =
-        op.s.http
-            .get(op.s.url("/.well-known/openid-configuration"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let meta: Value = op.s.get_json("/.well-known/openid-configuration").await;
     let algs = meta["id_token_signing_alg_values_supported"]
         .as_array()
         .unwrap();

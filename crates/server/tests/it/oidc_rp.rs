@@ -96,13 +96,8 @@ async fn openidconnect_crate_code_flow_userinfo_refresh_and_logout() {
     let claims = id_token
         .claims(&verifier, &nonce)
         .expect("the crate accepts the ID token");
-    let alice =
-        op.s.server()
-            .operator()
-            .user_by_name("alice")
-            .await
-            .unwrap();
-    assert_eq!(claims.subject().as_str(), alice.id.as_str());
+    let alice = op.s.user_id("alice").await;
+    assert_eq!(claims.subject().as_str(), alice.as_str());
     assert_eq!(claims.issuer().as_str(), op.s.issuer());
     assert!(claims.auth_time().is_some());
     // at_hash binds the access token to the ID token (OIDC Core §3.1.3.8).

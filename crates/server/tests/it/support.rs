@@ -190,6 +190,18 @@ impl TestServer {
     }
 
     /// POSTs a form with HTTP Basic client authentication.
+    /// GETs `path_or_url` and returns its JSON body, asserting a 200.
+    pub async fn get_json(&self, path_or_url: &str) -> Value {
+        let url = if path_or_url.starts_with('/') {
+            self.url(path_or_url)
+        } else {
+            path_or_url.to_owned()
+        };
+        let res = self.http.get(&url).send().await.unwrap();
+        assert_eq!(res.status(), 200, "GET {url}");
+        res.json().await.unwrap()
+    }
+
     pub async fn post_form(
         &self,
         path: &str,

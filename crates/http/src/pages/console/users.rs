@@ -108,15 +108,7 @@ pub(super) async fn set_profile(
     let target = tri!(some_user(&state, &user, f.get("id")).await);
     let mut p = target.profile.clone();
     for name in PROFILE_FIELDS {
-        let field = match *name {
-            "name" => &mut p.name,
-            "given_name" => &mut p.given_name,
-            "family_name" => &mut p.family_name,
-            "email" => &mut p.email,
-            "phone_number" => &mut p.phone_number,
-            _ => &mut p.locale,
-        };
-        if let Some(v) = f.get(name) {
+        if let (Some(v), Some(field)) = (f.get(name), p.text_claim_mut(name)) {
             *field = Some(v.to_owned());
         }
     }
